@@ -1,0 +1,3 @@
+from clusterbridge.cli import main
+
+main()

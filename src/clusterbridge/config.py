@@ -1,0 +1,135 @@
+"""Settings: the environment names of DESIGN.md, plus per-deployment files found by one rule.
+
+Defaults of `connectors/*.toml` and the data of `mappings/` ship inside the package (a wheel carries them
+under `clusterbridge/_defaults/`); in a source checkout they are read from the top-level folders.
+`CLUSTERBRIDGE_CONFIG_DIR` may point at a folder whose files override them, file by file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from clusterbridge.errors import ConfigurationError
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parents[1]
+
+
+class Settings(BaseSettings):
+    """Everything the environment (or a `.env` file) can set. Secrets are SecretStr: never printed."""
+
+    model_config = SettingsConfigDict(env_prefix="CLUSTERBRIDGE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///clusterbridge.db"
+    eccp_base_url: str | None = None
+    eccp_client_id: str | None = None
+    eccp_client_secret: SecretStr | None = None
+    kicox_base_url: str | None = None
+    kicox_service_key: SecretStr | None = None
+    kicox_api_key: SecretStr | None = None
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    config_dir: Path | None = None
+
+    # scheduling (daemon)
+    sync_interval_minutes: float = Field(default=15, gt=0)
+    full_reconcile_hours: float = Field(default=24, gt=0)
+
+    # guard rails
+    listing_min_ratio: float = Field(default=0.8, ge=0, le=1)
+    delete_max_count: int = Field(default=10, ge=0)
+    delete_max_share: float = Field(default=0.05, ge=0, le=1)
+    update_budget_count: int = Field(default=50, ge=0)
+    update_budget_share: float = Field(default=0.2, ge=0, le=1)
+
+    # free-text translation: "none" keeps the original text with its language tag
+    translator: Literal["none", "deepl", "papago"] = "none"
+    deepl_api_key: SecretStr | None = None
+    deepl_base_url: str = "https://api-free.deepl.com"
+    papago_client_id: str | None = None
+    papago_client_secret: SecretStr | None = None
+    papago_base_url: str = "https://papago.apigw.ntruss.com"
+
+
+def load_settings() -> Settings:
+    """Read the environment once, turning a bad value into a ConfigurationError that names it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CLUSTERBRIDGE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from exc
+
+
+def default_dir(kind: Literal["connectors", "mappings", "migrations"]) -> Path:
+    """The shipped folder of `kind`: inside an installed wheel, else the source checkout's."""
+    packaged = _PACKAGE / "_defaults" / kind
+    if packaged.is_dir():
+        return packaged
+    checkout = _CHECKOUT / kind
+    if checkout.is_dir():
+        return checkout
+    raise ConfigurationError(f"the {kind}/ folder is missing from this installation ({packaged})")
+
+
+def find_file(kind: Literal["connectors", "mappings"], name: str, settings: Settings | None = None) -> Path:
+    """`name` from CLUSTERBRIDGE_CONFIG_DIR (as `<dir>/<kind>/<name>` or `<dir>/<name>`), else the default."""
+    override_root = settings.config_dir if settings is not None else None
+    if override_root is not None:
+        for candidate in (override_root / kind / name, override_root / name):
+            if candidate.is_file():
+                return candidate
+    path = default_dir(kind) / name
+    if not path.is_file():
+        raise ConfigurationError(f"{kind}/{name} not found (looked in {override_root or '-'} and {path.parent})")
+    return path
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from exc
+
+
+class HttpSettings(BaseModel):
+    """Settings every HTTP connector shares; each connector extends it with its own paths and limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    rate_limit: float = Field(gt=0, description="requests per second the client never exceeds")
+    timeout: float = Field(default=20.0, gt=0, description="seconds for any one request")
+    connect_timeout: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    max_retry_seconds: float = Field(default=120.0, gt=0, description="total time spent retrying one call")
+    backoff_initial: float = Field(default=0.5, gt=0)
+    backoff_max: float = Field(default=30.0, gt=0)
+
+
+T = TypeVar("T", bound=HttpSettings)
+
+
+def connector_settings(
+    name: str, model: type[T], settings: Settings, overrides: dict[str, Any] | None = None
+) -> T:
+    """Build a connector's settings from `connectors/<name>.toml`, the environment's base URL and
+    `overrides`, naming the file and field on error."""
+    path = find_file("connectors", f"{name}.toml", settings)
+    data = read_toml(path)
+    env_url = getattr(settings, f"{name}_base_url", None)
+    if env_url:
+        data["base_url"] = env_url
+    data.update(overrides or {})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"{path}: {problems}") from exc
