@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-RESOURCE_TYPE = "node--cluster_organisation"
+RESOURCE_TYPE: Final = "node--cluster_organisation"
 MEDIA_TYPE = "application/vnd.api+json"
 NATIVE_ORIGIN = "eccp"
 
@@ -121,3 +121,105 @@ class EccpCluster(BaseModel):
     @property
     def is_native(self) -> bool:
         return self.attributes.field_origin == NATIVE_ORIGIN
+
+
+def changed_seconds(raw: Any) -> int | None:
+    """The unix second of a raw resource's `changed`, or None when it has none that parses."""
+    try:
+        value = raw["attributes"]["changed"]
+        stamp = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    if stamp is None or stamp.tzinfo is None:
+        return None
+    return int(stamp.timestamp())
+
+
+class TokenResponse(BaseModel):
+    """The OAuth2 client-credentials answer; expires_in may arrive as a string."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    access_token: str = Field(min_length=1)
+    token_type: str = "Bearer"  # noqa: S105 - the token kind, not a secret
+    expires_in: int = Field(default=300, ge=0)
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    href: str
+
+
+class ListLinks(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    next: Link | None = None
+
+
+class ListMeta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    count: int | None = None
+
+
+class ListDocument(BaseModel):
+    """One page of a listing. Resources stay raw here: each is validated on its own, so one bad record
+    becomes a RecordProblem instead of failing the page."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    data: list[dict[str, Any]]
+    links: ListLinks = Field(default_factory=ListLinks)
+    meta: ListMeta = Field(default_factory=ListMeta)
+
+
+class ResourceRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResourceDocument(BaseModel):
+    """The answer to a create or update: the resource as stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    data: ResourceRef
+
+
+class ErrorSource(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    pointer: str | None = None
+
+
+class ApiError(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: str | None = None
+    title: str | None = None
+    detail: str | None = None
+    source: ErrorSource | None = None
+    meta: dict[str, Any] | None = None
+
+    @property
+    def field(self) -> str | None:
+        """'/data/attributes/field_country' → 'field_country' (nested parts joined by dots)."""
+        pointer = self.source.pointer if self.source is not None else None
+        if not pointer:
+            return None
+        prefix = "/data/attributes/"
+        part = pointer[len(prefix) :] if pointer.startswith(prefix) else pointer.lstrip("/")
+        return part.replace("/", ".") or None
+
+    @property
+    def reason(self) -> str:
+        return self.detail or self.title or f"HTTP {self.status or '?'}"
+
+
+class ErrorDocument(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    errors: list[ApiError] = Field(default_factory=list)
