@@ -1,0 +1,106 @@
+"""Helpers of the simulator tests: the platform contracts as JSON Schema, constants, request builders."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from clusterbridge.testing import eccp_attributes, eccp_seed
+
+# The repository sits beside `shared/` (locally /work/main and /work/shared; in CI a clone and shared/).
+CONTRACTS = Path(__file__).resolve().parents[3] / "shared" / "platforms"
+MEDIA_TYPE = "application/vnd.api+json"
+COLLECTION = "/jsonapi/node/cluster_organisation"
+READ_PATH = "/openapi/service/ClusterInfoService/getClusterList"
+CLIENT_ID, CLIENT_SECRET = "test-client", "test-secret"
+SERVICE_KEY = "tk+ab/cd=="  # a data.go.kr-style key: '+', '/' and '='
+API_KEY = "test-api-key"
+START = 1_790_000_000  # 2026-09-21T12:53:20+00:00
+
+
+@cache
+def _contract(platform: str) -> tuple[str, Registry[Any]]:
+    document = yaml.safe_load((CONTRACTS / f"{platform}.openapi.yaml").read_text(encoding="utf-8"))
+    uri = f"urn:clusterbridge:contract:{platform}"
+    return uri, Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
+
+
+def validate(platform: str, schema: str, instance: Any) -> None:
+    """Raise jsonschema.ValidationError unless `instance` is a valid `schema` of the platform's contract."""
+    uri, registry = _contract(platform)
+    validator = Draft202012Validator(
+        {"$ref": f"{uri}#/components/schemas/{schema}"},
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    validator.validate(instance)
+
+
+def iso(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).isoformat()
+
+
+def eccp_natives(count: int, *, first_changed: int = START - 1000, step: int = 1) -> dict[str, Any]:
+    """`count` valid native profiles, the i-th changed at first_changed + i * step."""
+    return eccp_seed(
+        *(
+            eccp_attributes(
+                title=f"Cluster {i:03d}", changed=iso(first_changed + i * step), drupal_internal__nid=100 + i
+            )
+            for i in range(count)
+        )
+    )
+
+
+def eccp_token(url: str) -> str:
+    response = httpx.post(
+        f"{url}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        timeout=5,
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def eccp_client(url: str) -> httpx.Client:
+    """An ECCP client holding a fresh bearer token."""
+    headers = {"Authorization": f"Bearer {eccp_token(url)}", "Accept": MEDIA_TYPE}
+    return httpx.Client(base_url=url, headers=headers, timeout=5)
+
+
+def mirror_document(external_id: str, **attributes: Any) -> dict[str, Any]:
+    """A NewClusterDocument for a KICOX mirror."""
+    attrs = eccp_attributes(
+        title=f"Mirror {external_id}", field_country="KR", field_origin="kicox", field_external_id=external_id
+    )
+    attrs.update(attributes)
+    return {"data": {"type": "node--cluster_organisation", "attributes": attrs}}
+
+
+def jsonapi(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Response:
+    """A JSON:API write with the right media type."""
+    return client.request(method, path, content=json.dumps(body), headers={"Content-Type": MEDIA_TYPE})
+
+
+def read_url(key: str | None = SERVICE_KEY, *, encode: int = 1, **params: Any) -> str:
+    """The read service's path and query, with the service key URL-encoded `encode` times."""
+    parts = []
+    if key is not None:
+        encoded = key
+        for _ in range(encode):
+            encoded = quote(encoded, safe="")
+        parts.append(f"serviceKey={encoded}")
+    if params:
+        parts.append(urlencode(params))
+    return f"{READ_PATH}?{'&'.join(parts)}"
