@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -104,3 +105,16 @@ def read_url(key: str | None = SERVICE_KEY, *, encode: int = 1, **params: Any) -
     if params:
         parts.append(urlencode(params))
     return f"{READ_PATH}?{'&'.join(parts)}"
+
+
+def parse_xml(content: bytes) -> ET.Element:
+    return ET.fromstring(content)  # noqa: S314 - our own simulator's answer, on loopback
+
+
+def gateway_code(content: bytes) -> str | None:
+    """The returnReasonCode of a KICOX gateway error body, or None when the body is something else."""
+    try:
+        root = parse_xml(content)
+    except ET.ParseError:
+        return None
+    return root.findtext("cmmMsgHeader/returnReasonCode") if root.tag == "OpenAPI_ServiceResponse" else None
