@@ -32,10 +32,9 @@ from clusterbridge.mapping.data import Ecosystem, IndustryLabel, MappingData, Re
 from clusterbridge.mapping.linkage import Match, match_natives
 from clusterbridge.mapping.romanise import Romaniser
 from clusterbridge.mapping.text import (
-    clean_text,
     html_to_text,
     normalise_url,
-    one_line,
+    plain_line,
     sanitize_html,
     sanitize_html_limited,
     site_key,
@@ -91,7 +90,7 @@ class Mapper:
 
     def ecosystem(self, raw: str) -> str:
         """ECCP's own wording of an ecosystem name (case and spacing forgiven); unknown names kept as given."""
-        name = one_line(raw)
+        name = plain_line(raw)
         known = self._ecosystems.get(name.casefold())
         return known.name if known else name
 
@@ -143,7 +142,7 @@ class Mapper:
         """A first-level region from its full, short or former Hangul name ('경기', '강원도', '전라북도')."""
         if not hangul:
             return None
-        name = one_line(hangul)
+        name = plain_line(hangul)
         for region in self.data.regions:
             if name in (region.name_ko, region.short_ko, *region.former_ko):
                 return region
@@ -154,7 +153,7 @@ class Mapper:
     def from_eccp(self, rec: EccpCluster) -> Cluster:
         a = rec.attributes
         lang = (a.langcode or "en").strip() or "en"
-        title = one_line(a.title)
+        title = plain_line(a.title)
         description = None
         if a.field_description is not None and a.field_description.value.strip():
             value = a.field_description.value
@@ -182,17 +181,17 @@ class Mapper:
             names={lang.split("-")[0]: title},
             name_en=title,
             name_en_origin="source",
-            acronym=one_line(a.field_acronym or "") or None,
+            acronym=plain_line(a.field_acronym or "") or None,
             country=country,
-            region_code=one_line(a.field_nuts_region or "").upper() or None,
+            region_code=plain_line(a.field_nuts_region or "").upper() or None,
             region=_named("en", a.field_region_name),
             city=_named("en", a.field_city),
             website=normalise_url(a.field_website.uri if a.field_website else None),
             year_established=a.field_year_established,
             members=members,
             ecosystems=tuple(ecosystems),
-            sectors=tuple(unique(one_line(s) for s in a.field_sectors if s.strip())),
-            technologies=tuple(unique(one_line(s) for s in a.field_technologies if s.strip())),
+            sectors=tuple(unique(x for x in (plain_line(s) for s in a.field_sectors) if x)),
+            technologies=tuple(unique(x for x in (plain_line(s) for s in a.field_technologies) if x)),
             industry_labels={"ko": tuple(labels)} if labels else {},
             nace_codes=tuple(nace),
             ksic_codes=tuple(ksic),
@@ -207,15 +206,15 @@ class Mapper:
         )
 
     def from_kicox(self, rec: KicoxCluster) -> Cluster:
-        hangul = one_line(rec.clstrNm)
+        hangul = plain_line(rec.clstrNm)
         romanised = self.romaniser.name(hangul)
-        own = one_line(rec.clstrEngNm or "")
+        own = plain_line(rec.clstrEngNm or "")
         names = {"ko": hangul, "ko-Latn": romanised}
         if own:
             names["en"] = own
         region = self.region(rec.ctprvnNm)
         region_names = {"ko": region.name_ko, "en": region.name_en} if region else self._place(rec.ctprvnNm)
-        labels_ko = [one_line(x) for x in re.split(r"[,;/]", rec.indutyNm or "") if x.strip()]
+        labels_ko = [x for x in (plain_line(x) for x in re.split(r"[,;/]", rec.indutyNm or "")) if x]
         known = [self._labels[x] for x in labels_ko if x in self._labels]
         labels_en = [self._labels[x].label_en if x in self._labels else self.romaniser.term(x) for x in labels_ko]
         ksic_raw = [x.strip() for x in (rec.ksicCd or "").split(",") if x.strip()]
@@ -224,7 +223,7 @@ class Mapper:
         ecosystems = unique(e for label in known for e in label.ecosystems) or self.ecosystems_for_ksic(basis)
         members = Members(total=rec.mberCo, sme=rec.smeCo, research=rec.rsrchInsttCo, other=_rest(rec))
         intro = html_to_text(rec.intrcn or "")
-        complex_ko = one_line(rec.cmplxNm or "")
+        complex_ko = plain_line(rec.cmplxNm or "")
         return Cluster(
             source="kicox",
             source_id=rec.clstrId,
@@ -237,7 +236,7 @@ class Mapper:
             region_code=region.iso_code if region else None,
             region=region_names,
             city=self._place(rec.signguNm),
-            address=one_line(rec.rdnmadr or "") or None,
+            address=plain_line(rec.rdnmadr or "") or None,
             industrial_complex={"ko": complex_ko, "en": self.romaniser.name(complex_ko)} if complex_ko else {},
             website=normalise_url(rec.hmpgUrl),
             year_established=rec.estblYear,
@@ -248,14 +247,14 @@ class Mapper:
             ksic_codes=tuple(ksic),
             description=Text(text=intro, lang="ko") if intro else None,
             cooperation=Cooperation(
-                seeking=_text(html_to_text(rec.cprtnIntrstCn or ""), "ko"),
+                seeking=_text(rec.cprtnIntrstCn, "ko"),
                 target_countries=_countries((rec.cprtnNatnCd or "").split(",")),
             ),
             contact=_contact(rec.chargerNm, rec.chargerEmail, rec.chargerTelno, rec.chargerOthbcAt == "Y"),
         )
 
     def _place(self, hangul: str | None) -> dict[str, str]:
-        name = one_line(hangul or "")
+        name = plain_line(hangul or "")
         return {"ko": name, "en": self.romaniser.place(name)} if name else {}
 
     # ---------------------------------------------------------------- render
@@ -268,7 +267,7 @@ class Mapper:
         """ECCP ClusterAttributes of the mirror of a Korean cluster."""
         if c.source != "kicox":
             raise ValueError(f"source: only KICOX clusters are mirrored to ECCP, not {c.source}")
-        title = truncate(one_line(c.name_en), TITLE_MAX)
+        title = truncate(plain_line(c.name_en), TITLE_MAX)
         if not title:
             raise ValueError("title: the cluster has no name to show")
         intro, seeking, offering = self._translated(
@@ -276,9 +275,9 @@ class Mapper:
         )
         paragraphs: list[str] = []
         if c.names.get("ko"):
-            paragraphs.append(f"Korean name: {one_line(c.names['ko'])}")
+            paragraphs.append(f"Korean name: {plain_line(c.names['ko'])}")
         if c.industrial_complex.get("ko"):
-            ko, en = one_line(c.industrial_complex["ko"]), one_line(c.industrial_complex.get("en", ""))
+            ko, en = plain_line(c.industrial_complex["ko"]), plain_line(c.industrial_complex.get("en", ""))
             paragraphs.append(f"Industrial complex: {en} ({ko})" if en else f"Industrial complex: {ko}")
         if intro is not None:
             if intro is not c.description:
@@ -288,8 +287,8 @@ class Mapper:
         coop = None
         if seeking or offering or c.cooperation.target_countries:
             coop = {
-                "seeking": _scrub(seeking.text, c.contact) if seeking else "",
-                "offering": _scrub(offering.text, c.contact) if offering else "",
+                "seeking": _scrub(html_to_text(seeking.text), c.contact) if seeking else "",
+                "offering": _scrub(html_to_text(offering.text), c.contact) if offering else "",
                 "target_countries": list(c.cooperation.target_countries),
             }
         year = c.year_established if c.year_established and c.year_established >= 1900 else None
@@ -329,7 +328,7 @@ class Mapper:
         """A ForeignCluster item of the partner ingest API for a European cluster."""
         if c.source != "eccp":
             raise ValueError(f"source: only ECCP clusters are mirrored to KICOX, not {c.source}")
-        name = truncate(one_line(c.name_en), ENG_NAME_MAX)
+        name = truncate(plain_line(c.name_en), ENG_NAME_MAX)
         if not name:
             raise ValueError("clstrEngNm: the cluster has no name to show")
         country = iso_country(c.country)
@@ -337,13 +336,13 @@ class Mapper:
             raise ValueError(f"natnCd: not a country code: {c.country!r}")
         seeking, offering = self._translated([c.cooperation.seeking, c.cooperation.offering], target="ko")
         coop = [
-            f"{label}: {_scrub(one_line(t.text), c.contact)}"
+            f"{label}: {_scrub(plain_line(t.text), c.contact)}"
             for label, t in ((SEEKING_KO, seeking), (OFFERING_KO, offering))
             if t is not None
         ]
         ksic = list(c.ksic_codes) or self.ksic_for_nace(c.nace_codes)
         labels = list(c.industry_labels.get("ko", ())) or self._korean_labels(c.ecosystems, ksic)
-        region = one_line(c.region.get("en") or next(iter(c.region.values()), ""))
+        region = plain_line(c.region.get("en") or next(iter(c.region.values()), ""))
         region_text = f"{region} ({c.region_code})" if region and c.region_code else region or (c.region_code or "")
         contact = c.contact if c.contact is not None and c.contact.public else None
         intro = sanitize_html_limited(_scrub(c.description.text, c.contact), INTRO_MAX) if c.description else ""
@@ -351,12 +350,12 @@ class Mapper:
             "extrlId": self.external_id(c),
             "srcSysCd": "ECCP",
             "clstrEngNm": name,
-            "clstrNm": truncate(one_line(c.names.get("ko", "")), ENG_NAME_MAX),
+            "clstrNm": truncate(plain_line(c.names.get("ko", "")), ENG_NAME_MAX),
             "acrnm": _acronym(c.acronym),
             "natnCd": country,
             "natnNm": country_name(country, "ko"),
             "rgnNm": region_text,
-            "ctyNm": one_line(c.city.get("en") or next(iter(c.city.values()), "")),
+            "ctyNm": plain_line(c.city.get("en") or next(iter(c.city.values()), "")),
             "indutyNm": "; ".join(unique(labels)),
             "ksicCd": ",".join(ksic),
             "ecsysNm": "; ".join(c.ecosystems),
@@ -370,9 +369,9 @@ class Mapper:
             "cprtnIntrstCn": "\n".join(coop),
             "cprtnNatnCd": ",".join(c.cooperation.target_countries),
             "qlityLblNm": c.quality_label or "",
-            "chargerNm": one_line(contact.name or "") if contact else "",
-            "chargerEmail": one_line(contact.email or "") if contact else "",
-            "chargerTelno": one_line(contact.phone or "") if contact else "",
+            "chargerNm": plain_line(contact.name or "") if contact else "",
+            "chargerEmail": plain_line(contact.email or "") if contact else "",
+            "chargerTelno": plain_line(contact.phone or "") if contact else "",
             "srcUpdtDt": c.source_changed.astimezone(UTC).isoformat(),
         }
         try:
@@ -398,7 +397,7 @@ class Mapper:
                 continue
             for i, result in zip(indexes, results, strict=True):
                 if result and result.strip():
-                    out[i] = Text(text=clean_text(result).strip(), lang=target)
+                    out[i] = Text(text=html_to_text(result), lang=target)
         return out
 
     # ---------------------------------------------------------------- linkage
@@ -432,12 +431,12 @@ def _rest(rec: KicoxCluster) -> int | None:
 
 
 def _named(lang: str, value: str | None) -> dict[str, str]:
-    text = one_line(value or "")
+    text = plain_line(value or "")
     return {lang: text} if text else {}
 
 
 def _text(value: str | None, lang: str) -> Text | None:
-    text = clean_text(value or "").strip()
+    text = html_to_text(value or "")
     return Text(text=text, lang=lang) if text else None
 
 
@@ -446,7 +445,7 @@ def _countries(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _contact(name: str | None, email: str | None, phone: str | None, public: bool) -> Contact | None:
-    fields = {k: one_line(v or "") or None for k, v in (("name", name), ("email", email), ("phone", phone))}
+    fields = {k: plain_line(v or "") or None for k, v in (("name", name), ("email", email), ("phone", phone))}
     if not any(fields.values()):
         return None
     return Contact(name=fields["name"], email=fields["email"], phone=fields["phone"], public=public)
@@ -459,7 +458,7 @@ def _public_contact_eccp(contact: Contact | None) -> dict[str, Any] | None:
 
 
 def _acronym(value: str | None) -> str:
-    text = one_line(value or "")
+    text = plain_line(value or "")
     return text if len(text) <= ACRONYM_MAX else ""
 
 

@@ -78,11 +78,24 @@ def sanitize_html_limited(value: str, limit: int) -> str:
 
 
 def html_to_text(value: str) -> str:
-    """Plain text of an HTML fragment or of text holding <br> breaks; hostile markup and its content go."""
-    value = _BLOCK_END.sub("\n", clean_text(value))
-    stripped = html.unescape(nh3.clean(value, tags=set(), strip_comments=True))
-    lines = [" ".join(line.split()) for line in clean_text(stripped).split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    """Plain text of an HTML fragment or of text holding <br> breaks; hostile markup and its content go.
+
+    Repeated until stable, so markup hidden behind entities (&lt;script&gt;) is removed as well."""
+    text = clean_text(value)
+    for _ in range(3):
+        before = text
+        text = _BLOCK_END.sub("\n", text)
+        stripped = html.unescape(nh3.clean(text, tags=set(), strip_comments=True))
+        lines = [" ".join(line.split()) for line in clean_text(stripped).split("\n")]
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        if text == before:
+            break
+    return text
+
+
+def plain_line(value: str) -> str:
+    """A name or label from a source: markup removed, one line."""
+    return one_line(html_to_text(value))
 
 
 def text_to_html(text: str) -> str:
