@@ -259,9 +259,7 @@ class TestWrites:
         assert response.status_code == 415
         assert eccp_http.get(COLLECTION, params={"filter[field_origin]": "kicox"}).json()["data"] == []
 
-    def test_patch_advances_changed_and_keeps_other_attributes(
-        self, eccp_http: httpx.Client, clock: FakeClock
-    ) -> None:
+    def test_patch_advances_changed_and_keeps_other_attributes(self, eccp_http: httpx.Client, clock: FakeClock) -> None:
         created = jsonapi(eccp_http, "POST", COLLECTION, mirror_document("KC-1")).json()["data"]
         clock.advance(7)
         patch = {"data": {"type": "node--cluster_organisation", "id": created["id"], "attributes": {"title": "New"}}}
