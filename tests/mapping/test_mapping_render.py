@@ -145,3 +145,20 @@ class TestKicoxMirror:
         k = mapper.from_kicox(kicox()).model_copy(update={"name_en": "\x00"})
         with pytest.raises(ValueError, match=r"^title"):
             mapper.to_eccp_mirror(k)
+
+
+class TestTranslatorFailure:
+    def test_a_failing_provider_leaves_the_original_text(self, settings: object) -> None:
+        from clusterbridge.abc import Translator
+        from clusterbridge.translate import TranslationError
+
+        class Broken(Translator):
+            name = "broken"
+
+            def translate(self, texts: object, source_lang: str, target_lang: str) -> list[str | None]:
+                raise TranslationError("broken", "HTTP 503")
+
+        mapper = Mapper.load(settings, translator=Broken())  # type: ignore[arg-type]
+        payload = mapper.to_eccp_mirror(mapper.from_kicox(kicox()))
+        assert payload["field_cooperation_interest"]["seeking"] == "유럽 클러스터와 공동 기술개발을 희망합니다."
+        assert "Machine translation" not in payload["field_description"]["value"]
