@@ -397,7 +397,7 @@ class TestWrites:
         )
         lookup = router.get(COLLECTION).mock(return_value=listing([mirror]))
         (result,) = eccp.write([MirrorWrite("KC-7", {"title": "Busan", "field_country": "KR"})])
-        assert (result.action, result.mirror_id) == ("created", "m-7")
+        assert (result.action, result.mirror_id) == ("adopted", "m-7")
         assert post.call_count == 1
         params = dict(lookup.calls.last.request.url.params)
         assert params["filter[field_external_id]"] == "KC-7"
@@ -419,7 +419,7 @@ class TestWrites:
         mirror = eccp_resource("m-5", T0, 5, origin="kicox", field_external_id="KC-5", title="T")
         router.get(COLLECTION).mock(return_value=listing([mirror]))
         (result,) = eccp.write([MirrorWrite("KC-5", {"title": "T"})])
-        assert (result.action, result.mirror_id) == ("created", "m-5")
+        assert (result.action, result.mirror_id) == ("adopted", "m-5")
         assert post.call_count == 1
 
     def test_connect_error_before_sending_is_retried_directly(

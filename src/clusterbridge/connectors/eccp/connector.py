@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import structlog
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError
 
 from clusterbridge.abc import JSON, Connector, MirrorRecord, MirrorWrite, NativePage, RecordProblem, WriteResult
 from clusterbridge.config import HttpSettings, Settings, connector_settings
@@ -55,12 +55,6 @@ class EccpSettings(HttpSettings):
     cursor_overlap_seconds: float = Field(default=300.0, ge=0)
     same_second_rewind: int = Field(default=10, ge=0)
     token_refresh_margin: float = Field(default=30.0, ge=0)
-
-    @model_validator(mode="after")
-    def _rewind_below_page(self) -> EccpSettings:
-        if self.same_second_rewind >= self.page_limit:
-            raise ValueError("same_second_rewind must be smaller than page_limit")
-        return self
 
 
 class ClientCredentialsAuth(httpx.Auth):
@@ -262,7 +256,8 @@ class EccpConnector(Connector):
             if since.tzinfo is None:
                 raise ValueError("since must be timezone-aware")
             floor = math.floor(since.timestamp() - s.cursor_overlap_seconds)
-        window = KeysetWindow(floor, s.page_limit, rewind=s.same_second_rewind)
+        # a rewind of more than a quarter page would make crowded seconds slow to step through
+        window = KeysetWindow(floor, s.page_limit, rewind=min(s.same_second_rewind, s.page_limit // 4))
         while True:
             params: dict[str, str | int] = {
                 "filter[field_origin]": origin,
@@ -395,43 +390,37 @@ class EccpConnector(Connector):
             except OutcomeUnknown as exc:
                 # the create may have landed: look before sending it again (never a blind re-send)
                 log.warning("eccp.create.unknown", cause=str(exc))
-                found = self.find_mirror(write.external_id)
-                if found is None:
-                    continue
-                return self._adopt(write, found.mirror_id, found.payload, landed=True)
-            if reply.ok:
+                reply = None
+            if reply is not None and reply.ok:
                 try:
-                    created = ResourceDocument.model_validate(reply.body)
+                    return WriteResult(
+                        write.external_id, "created", ResourceDocument.model_validate(reply.body).data.id
+                    )
                 except ValidationError:
-                    found = self.find_mirror(write.external_id)
-                    if found is None:
-                        continue
-                    return self._adopt(write, found.mirror_id, found.payload, landed=True)
-                return WriteResult(write.external_id, "created", created.data.id)
-            if reply.status == 409:
+                    reply = None  # it landed, but the answer does not say as what: look it up
+            if reply is not None and reply.status == 409:
                 errors = reply.errors().errors
-                meta = errors[0].meta if errors else None
-                existing = meta.get("id") if meta else None
+                existing = errors[0].meta.get("id") if errors and errors[0].meta else None
                 if isinstance(existing, str) and existing:
-                    return self._adopt(write, existing, None, landed=False)
-                found = self.find_mirror(write.external_id)
-                if found is None:
-                    continue
-                return self._adopt(write, found.mirror_id, found.payload, landed=False)
-            return self._failed(write, reply)
+                    return self._adopt(write, existing, None)
+                reply = None
+            if reply is not None:
+                return self._failed(write, reply)
+            found = self.find_mirror(write.external_id)
+            if found is not None:
+                return self._adopt(write, found.mirror_id, found.payload)
         raise PlatformError(
             PLATFORM, f"POST {self.settings.collection_path}: create of {write.external_id} stayed unresolved"
         )
 
-    def _adopt(self, write: MirrorWrite, mirror_id: str, current: JSON | None, *, landed: bool) -> WriteResult:
-        """Bring an existing mirror to the payload. `landed`: it is our own create whose answer was lost."""
+    def _adopt(self, write: MirrorWrite, mirror_id: str, current: JSON | None) -> WriteResult:
+        """Bring an existing mirror (same external id) to the payload; `current` is what the site holds, when
+        known, so that only differing attributes are sent."""
         changes = _diff(self._attributes(write), current, clear_missing=False)
-        if landed and not changes:
-            return WriteResult(write.external_id, "created", mirror_id)
         if changes:
             reply = self._patch(mirror_id, changes)
             if reply.status == 404:
-                return self._create(write)
+                return self._create(write)  # deleted in between: create it after all
             if not reply.ok:
                 return self._failed(write, reply)
         return WriteResult(write.external_id, "adopted", mirror_id)
