@@ -293,6 +293,17 @@ class TestResilience:
         assert "filter" not in message
         assert "?" not in message
 
+    def test_total_retry_time_is_bounded_even_against_a_long_retry_after(
+        self, settings: Any, transport: httpx.MockTransport, router: respx.MockRouter
+    ) -> None:
+        connector = create_eccp(settings, transport=transport, **{**FAST, "max_retry_seconds": 0.5})
+        route = router.get(COLLECTION).mock(return_value=httpx.Response(503, headers={"Retry-After": "30"}))
+        started = time.monotonic()
+        with pytest.raises(RetryableError, match="503"):
+            natives(connector)
+        assert time.monotonic() - started < 2
+        assert route.call_count == 1  # waiting 30 s would overrun the budget: stop instead
+
     def test_every_request_has_a_timeout(self, eccp: EccpConnector) -> None:
         timeout = eccp.http._client.timeout
         assert timeout.read == FAST["timeout"]
@@ -402,6 +413,14 @@ class TestWrites:
         params = dict(lookup.calls.last.request.url.params)
         assert params["filter[field_external_id]"] == "KC-7"
         assert params["filter[field_origin]"] == "kicox"
+
+    def test_gateway_error_on_create_is_resolved_by_lookup(self, eccp: EccpConnector, router: respx.MockRouter) -> None:
+        post = router.post(COLLECTION).mock(return_value=httpx.Response(502))
+        mirror = eccp_resource("m-6", T0, 6, origin="kicox", field_external_id="KC-6", title="T")
+        router.get(COLLECTION).mock(return_value=listing([mirror]))
+        (result,) = eccp.write([MirrorWrite("KC-6", {"title": "T"})])
+        assert (result.action, result.mirror_id) == ("adopted", "m-6")
+        assert post.call_count == 1
 
     def test_truncated_create_answer_that_did_not_land_is_sent_again(
         self, eccp: EccpConnector, router: respx.MockRouter
