@@ -82,6 +82,10 @@ class FaultSpec:
     `latency` seconds are added to every API response; `rate_limit` caps requests a second (429 with
     Retry-After above it); `slow` answers after `slow_delay` seconds; `retry_after` is the Retry-After of
     a 503. `gateway`, `xml` and `quota` are habits of the KICOX read service only.
+
+    Faults hit the platform API only, never /_admin. ECCP's /oauth/token gets latency, the rate limit and
+    error503 (deployments take it down too) but no reset/slow/truncate/garble. After reset, slow or truncate,
+    a write was applied or not at random (even odds): the client cannot tell which.
     """
 
     latency: float = 0.0
@@ -281,7 +285,12 @@ class Simulator(ABC):
         """Serve on 127.0.0.1:`port` (0 picks a free one) from a background thread."""
         if self._server is not None:
             raise RuntimeError(f"the {self.platform} simulator is already running at {self.url}")
-        server = _Server((LOOPBACK, port), self)
+        try:
+            server = _Server((LOOPBACK, port), self)
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"the {self.platform} simulator cannot listen on {LOOPBACK}:{port}: {exc.strerror}"
+            ) from exc
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
