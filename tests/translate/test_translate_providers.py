@@ -17,6 +17,7 @@ from clusterbridge.translate import (
     KeepOriginal,
     PapagoTranslator,
     TranslationError,
+    build_translator,
     make_translator,
 )
 
@@ -154,6 +155,6 @@ class TestFactory:
         import sqlalchemy as sa
 
         settings = Settings(_env_file=None, translator="papago", papago_client_id="i", papago_client_secret="s")  # type: ignore[call-arg]
-        translator = make_translator(settings, sa.create_engine("sqlite://"))
+        translator = build_translator(settings, sa.create_engine("sqlite://"))
         assert isinstance(translator, CachedTranslator)
         assert translator.name == "papago"

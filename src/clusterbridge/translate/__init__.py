@@ -17,6 +17,7 @@ __all__ = [
     "PapagoTranslator",
     "TranslationCache",
     "TranslationError",
+    "build_translator",
     "make_translator",
     "text_hash",
 ]
@@ -43,3 +44,7 @@ def make_translator(settings: Settings, cache: TranslationCache | Engine | None 
     if cache is None:
         return provider
     return CachedTranslator(provider, cache if isinstance(cache, TranslationCache) else TranslationCache(cache))
+
+
+# the name the CLI uses
+build_translator = make_translator
