@@ -43,7 +43,7 @@ class Bridge:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "clusterbridge", *args], env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
     # what each site shows
     def eccp_mirrors(self) -> list[dict[str, Any]]:

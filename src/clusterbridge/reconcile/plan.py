@@ -119,7 +119,13 @@ def decide(
         return Action("update", mirror_id=mirror.mirror_id, repair=True, reason="adopting the mirror on the target",
                       **write)
 
-    if link.state == "creating" and mirror is None:
+    if link.state == "creating" and mirror is not None:
+        # an interrupted create that had reached the target: adopt it, rewriting only if it differs
+        if mirror.content_hash == digest:
+            return Action("adopt", mirror_id=mirror.mirror_id, reason="interrupted create had succeeded", **write)
+        return Action("update", mirror_id=mirror.mirror_id, repair=True,
+                      reason="interrupted create had succeeded: completing", **write)
+    if link.state == "creating":
         # an interrupted create: the target may or may not hold it; the connector's create adopts on conflict
         return Action("create", reason="resuming an interrupted create", **write)
     if full and mirror is None:
@@ -131,8 +137,6 @@ def decide(
         return Action("create", reason="interrupted deletion of a live native: restoring", **write)
     if link.payload_hash != digest:
         return Action("update", mirror_id=mirror_id, reason="changed at the source", **write)
-    if link.state == "creating" and mirror is not None:
-        return Action("adopt", mirror_id=mirror.mirror_id, reason="interrupted create had succeeded", **write)
     return Action("unchanged", mirror_id=mirror_id, reason="unchanged", **write)
 
 
