@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
-import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from clusterbridge.testing import eccp_attributes, eccp_seed
 
-# The repository sits beside `shared/` (locally /work/main and /work/shared; in CI a clone and shared/).
-CONTRACTS = Path(__file__).resolve().parents[3] / "shared" / "platforms"
 MEDIA_TYPE = "application/vnd.api+json"
 COLLECTION = "/jsonapi/node/cluster_organisation"
 READ_PATH = "/openapi/service/ClusterInfoService/getClusterList"
@@ -29,22 +21,6 @@ API_KEY = "test-api-key"
 START = 1_790_000_000  # 2026-09-21T12:53:20+00:00
 
 
-@cache
-def _contract(platform: str) -> tuple[str, Registry[Any]]:
-    document = yaml.safe_load((CONTRACTS / f"{platform}.openapi.yaml").read_text(encoding="utf-8"))
-    uri = f"urn:clusterbridge:contract:{platform}"
-    return uri, Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
-
-
-def validate(platform: str, schema: str, instance: Any) -> None:
-    """Raise jsonschema.ValidationError unless `instance` is a valid `schema` of the platform's contract."""
-    uri, registry = _contract(platform)
-    validator = Draft202012Validator(
-        {"$ref": f"{uri}#/components/schemas/{schema}"},
-        registry=registry,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
-    validator.validate(instance)
 
 
 def iso(second: int) -> str:

@@ -1,4 +1,4 @@
-"""The ECCP simulator keeps the contract and the habits of platforms/eccp.openapi.yaml."""
+"""The ECCP simulator keeps the contract and the habits of contracts/eccp.openapi.yaml."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from clusterbridge.simulators import EccpSimulator
 from clusterbridge.testing import FakeClock, eccp_attributes, eccp_seed, running
+from tests.contracts import validate
 from tests.simulators.simulator_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -23,7 +24,6 @@ from tests.simulators.simulator_support import (
     iso,
     jsonapi,
     mirror_document,
-    validate,
 )
 
 ISO_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")

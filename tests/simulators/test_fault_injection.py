@@ -11,6 +11,7 @@ import pytest
 
 from clusterbridge.simulators import EccpSimulator, FaultSpec, KicoxSimulator
 from clusterbridge.testing import AdminClient, FakeClock, kicox_cluster, kicox_seed, running
+from tests.contracts import validate
 from tests.simulators.simulator_support import (
     API_KEY,
     CLIENT_ID,
@@ -24,7 +25,6 @@ from tests.simulators.simulator_support import (
     mirror_document,
     parse_xml,
     read_url,
-    validate,
 )
 
 

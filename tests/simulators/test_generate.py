@@ -12,62 +12,18 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from clusterbridge.simulators.generate import generate_eccp, generate_kicox, load_sample, main, write_seed_files
+from tests.contracts import ECOSYSTEMS, INDUSTRY_LABELS
+from tests.contracts import validator as contract_validator
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "shared" / "platforms"
 N = 5_000
 
-ECOSYSTEMS = frozenset(
-    {
-        "Aerospace & defence",
-        "Agri-food",
-        "Construction",
-        "Cultural and creative industries (CCI)",
-        "Digital",
-        "Electronics",
-        "Energy-intensive industries (EII)",
-        "Energy-renewables",
-        "Health",
-        "Mobility-Transport-Automotive",
-        "Proximity, social economy and civil society",
-        "Retail",
-        "Textiles",
-        "Tourism",
-    }
-)
-INDUSTRY_LABELS = frozenset(
-    {
-        "기계·장비",
-        "전기·전자",
-        "자동차·부품",
-        "석유화학",
-        "바이오·의료",
-        "정보통신",
-        "섬유·의류",
-        "철강·금속",
-        "조선·해양",
-        "에너지·환경",
-        "식품",
-        "항공·우주",
-        "반도체",
-        "디스플레이",
-        "이차전지",
-        "로봇",
-        "화장품",
-        "뿌리산업",
-    }
-)
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +36,6 @@ def kicox() -> list[dict[str, str]]:
     return list(generate_kicox(N, seed=11))
 
 
-@cache
-def _validator(contract: str, schema: str) -> Draft202012Validator:
-    document = yaml.safe_load((CONTRACTS / contract).read_text(encoding="utf-8"))
-    uri = f"urn:clusterbridge:contract:{contract}"
-    registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(document, default_specification=DRAFT202012)
-    )
-    return Draft202012Validator(
-        {"$ref": f"{uri}#/components/schemas/{schema}"},
-        registry=registry,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
 
 
 def _host(url: str) -> str:
@@ -241,8 +185,8 @@ def test_korean_profiles_pair_with_kicox_records(eccp: list[dict[str, Any]], kic
 
 
 def test_records_validate_against_the_contracts(eccp: list[dict[str, Any]], kicox: list[dict[str, str]]) -> None:
-    eccp_validator = _validator("eccp.openapi.yaml", "ClusterAttributes")
-    kicox_validator = _validator("kicox.openapi.yaml", "KoreanCluster")
+    eccp_validator = contract_validator("eccp", "ClusterAttributes")
+    kicox_validator = contract_validator("kicox", "KoreanCluster")
     for record in eccp[:1000]:
         errors = [e.message for e in eccp_validator.iter_errors(record["attributes"])]
         assert not errors, (record["id"], errors)

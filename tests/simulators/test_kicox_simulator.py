@@ -1,4 +1,4 @@
-"""The KICOX simulator keeps the contract and the habits of platforms/kicox.openapi.yaml."""
+"""The KICOX simulator keeps the contract and the habits of contracts/kicox.openapi.yaml."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 
 from clusterbridge.simulators import KicoxSimulator
 from clusterbridge.testing import FakeClock, foreign_cluster, kicox_cluster, kicox_seed, running
+from tests.contracts import validate
 from tests.simulators import simulator_support as support
-from tests.simulators.simulator_support import API_KEY, SERVICE_KEY, parse_xml, read_url, validate
+from tests.simulators.simulator_support import API_KEY, SERVICE_KEY, parse_xml, read_url
 
 FOREIGN = "/api/v1/foreign-clusters"
 

@@ -8,60 +8,15 @@ import uuid
 from collections import Counter
 from datetime import datetime
 from difflib import SequenceMatcher
-from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "shared" / "platforms"
+from tests.contracts import ECOSYSTEMS, INDUSTRY_LABELS
+from tests.contracts import validator as contract_validator
 
-ECOSYSTEMS = frozenset(
-    {
-        "Aerospace & defence",
-        "Agri-food",
-        "Construction",
-        "Cultural and creative industries (CCI)",
-        "Digital",
-        "Electronics",
-        "Energy-intensive industries (EII)",
-        "Energy-renewables",
-        "Health",
-        "Mobility-Transport-Automotive",
-        "Proximity, social economy and civil society",
-        "Retail",
-        "Textiles",
-        "Tourism",
-    }
-)
-INDUSTRY_LABELS = frozenset(
-    {
-        "기계·장비",
-        "전기·전자",
-        "자동차·부품",
-        "석유화학",
-        "바이오·의료",
-        "정보통신",
-        "섬유·의류",
-        "철강·금속",
-        "조선·해양",
-        "에너지·환경",
-        "식품",
-        "항공·우주",
-        "반도체",
-        "디스플레이",
-        "이차전지",
-        "로봇",
-        "화장품",
-        "뿌리산업",
-    }
-)
 KOREAN_REGIONS = frozenset(
     {
         "서울특별시",
@@ -140,18 +95,6 @@ def attrs(eccp: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r["attributes"] for r in eccp]
 
 
-@cache
-def _validator(contract: str, schema: str) -> Draft202012Validator:
-    document = yaml.safe_load((CONTRACTS / contract).read_text(encoding="utf-8"))
-    uri = f"urn:clusterbridge:contract:{contract}"
-    registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(document, default_specification=DRAFT202012)
-    )
-    return Draft202012Validator(
-        {"$ref": f"{uri}#/components/schemas/{schema}"},
-        registry=registry,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
 
 
 def _host(url: str) -> str:
@@ -247,14 +190,14 @@ def test_eccp_cooperation_interest(attrs: list[dict[str, Any]]) -> None:
 
 
 def test_eccp_validates_against_contract(eccp: list[dict[str, Any]]) -> None:
-    validator = _validator("eccp.openapi.yaml", "ClusterAttributes")
+    validator = contract_validator("eccp", "ClusterAttributes")
     for record in eccp:
         errors = [e.message for e in validator.iter_errors(record["attributes"])]
         assert not errors, (record["id"], errors)
 
 
 def test_contract_accepts_el() -> None:
-    validator = _validator("eccp.openapi.yaml", "ClusterAttributes")
+    validator = contract_validator("eccp", "ClusterAttributes")
     assert validator.is_valid({"title": "x", "field_country": "EL", "field_origin": "eccp"})
     assert not validator.is_valid({"title": "x", "field_country": "Greece", "field_origin": "eccp"})
 
@@ -331,7 +274,7 @@ def test_kicox_timestamps(kicox: list[dict[str, str]]) -> None:
 
 
 def test_kicox_validates_against_contract(kicox: list[dict[str, str]]) -> None:
-    validator = _validator("kicox.openapi.yaml", "KoreanCluster")
+    validator = contract_validator("kicox", "KoreanCluster")
     for record in kicox:
         errors = [e.message for e in validator.iter_errors(record)]
         assert not errors, (record["clstrId"], errors)

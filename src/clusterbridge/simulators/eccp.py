@@ -1,5 +1,5 @@
 """The ECCP simulator: Drupal JSON:API over node--cluster_organisation with OAuth2 client credentials,
-as `platforms/eccp.openapi.yaml` describes it, habits included (page cap 50, shared `changed` seconds,
+as `contracts/eccp.openapi.yaml` describes it, habits included (page cap 50, shared `changed` seconds,
 unpublished profiles still listed, 403 on natives, 409 on duplicate mirrors, 422 with source.pointer).
 """
 

@@ -1,5 +1,5 @@
 """The KICOX simulator: the data.go.kr-style open-data read service and the partner ingest API, as
-`platforms/kicox.openapi.yaml` describes them, habits included (string values, single-item objects, empty
+`contracts/kicox.openapi.yaml` describes them, habits included (string values, single-item objects, empty
 `items`, gateway errors as XML in HTTP 200, a service key encoded exactly once, KST timestamps, quota).
 """
 
