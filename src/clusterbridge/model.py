@@ -11,7 +11,6 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Platform = Literal["eccp", "kicox"]
 QualityLabel = Literal["gold", "silver", "bronze"]
 
 
@@ -62,13 +61,14 @@ class Cluster(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: Platform
+    source: str = Field(description="the side the record is native to ('eu', 'kr' by default)")
     source_id: str
     source_changed: AwareDatetime
     live: bool = Field(description="False when deleted, unpublished (ECCP) or withdrawn (KICOX useAt=N)")
 
     # names by language tag; `name_en` is the English display name and `name_en_origin` says where it
     # came from, so a cluster's own English name always beats a romanisation (rule 8)
+    lang: str = Field(default="en", description="BCP 47 tag of the source's own language (sectors, terms)")
     names: dict[str, str]
     name_en: str
     name_en_origin: Literal["source", "own", "romanised"]
@@ -100,7 +100,7 @@ class Cluster(BaseModel):
 
     @property
     def key(self) -> str:
-        """The id other systems know this record by: '<platform>:<source id>'."""
+        """The id other systems know this record by: '<side>:<source id>'."""
         return f"{self.source}:{self.source_id}"
 
 
