@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from clusterbridge.store.tables import metadata
+from clusterbridge.store.tables import compare_type, metadata
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -20,7 +20,7 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,6 +1,8 @@
 """Every interface of clusterbridge in one place: connectors (sources and targets) and translators.
 
-Implementations are injected; the sync engine and the reconciler only see these types.
+A connector owns one platform: its wire models, the normaliser from the wire to the shared `Cluster`, and the
+shaping of a rendered record into the platform's mirror payload. The core (engine, reconciler, ledger) only
+sees these types and speaks of sides ("eu", "kr"), never of a platform. Implementations are injected.
 """
 
 from __future__ import annotations
@@ -11,31 +13,44 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from clusterbridge.model import Cluster, RenderedCluster
 
 JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class RecordProblem:
-    """A record that could not be read or written: quarantined with its reason, never raised (rule 6)."""
+    """A record that could not be read, rendered or written: quarantined with its reason, never raised (rule 6).
 
-    source_id: str
+    `source_id` is None when the record carries no id the service can use (not an object, no id, an id the
+    contract does not allow): such a record cannot be matched to a mirror, so a full listing holding one is not
+    trusted for deletions.
+    """
+
+    source_id: str | None
     reason: str
     field: str | None = None
-    raw: JSON | None = None
+    raw: Any = None
     retryable: bool = True
+
+
+@dataclass(frozen=True)
+class NativeRecord:
+    """One native record as pulled: its id, its change time and the connector's own wire model of it."""
+
+    native_id: str
+    changed: datetime
+    wire: Any
 
 
 @dataclass
 class NativePage:
-    """One page of native records, already validated into the platform's wire model.
+    """One page of a listing: the records that were read, and the problems of those that were not.
 
-    `records` hold pydantic wire models (EccpCluster, KicoxCluster); records that failed validation are in
-    `problems`. `reported_total` is what the platform says the whole listing holds, when it says.
+    `reported_total` is what the platform says the whole listing holds, when it says (full listings only).
     """
 
-    records: list[BaseModel]
+    records: list[NativeRecord] = field(default_factory=list)
     problems: list[RecordProblem] = field(default_factory=list)
     reported_total: int | None = None
 
@@ -72,24 +87,42 @@ class WriteResult:
 
 
 class NativeSource(ABC):
-    """Pulls a platform's own records, page by page, never the whole listing in memory."""
-
-    platform: str
+    """Pulls a platform's own records, page by page, and turns them into the shared model."""
 
     @abstractmethod
     def iter_natives(self, since: datetime | None = None) -> Iterator[NativePage]:
         """Native records changed at or after `since` (all of them when None), oldest change first.
 
-        Incremental pulls overlap the cursor and de-duplicate, so records sharing the cursor's second are
-        not missed. Mirrors written by partners are never returned (rule 2). Raises ListingIncomplete (or a
-        PlatformError) when the listing cannot be finished.
+        Incremental pulls overlap the cursor, so records sharing the cursor's second are not missed. Mirrors
+        written by partners are never returned (rule 2). An element the connector cannot read is a problem of
+        its page, never a failed page. Raises ListingIncomplete (or a PlatformError) when the listing cannot be
+        finished.
         """
+
+    @abstractmethod
+    def normalise(self, record: NativeRecord) -> Cluster:
+        """The shared `Cluster` of one native; raises ValueError naming the field when it cannot be read."""
+
+    @abstractmethod
+    def external_id(self, native_id: str) -> str:
+        """The id a mirror of this native carries on the other platform (how it is found there again)."""
 
 
 class MirrorTarget(ABC):
-    """Holds the mirrors of the other platform's clusters."""
+    """Holds the mirrors of the other side's clusters.
 
-    platform: str
+    `server_keys` are the payload attributes the platform sets itself; they are never compared. `write_batch`
+    is how many writes one `write` call takes, `concurrency` how many calls may run at once.
+    """
+
+    server_keys: frozenset[str] = frozenset()
+    write_batch: int = 100
+    concurrency: int = 1
+
+    @abstractmethod
+    def shape(self, record: RenderedCluster) -> JSON:
+        """The mirror payload of a rendered record in this platform's wire shape (ValueError naming the field
+        when the record cannot be shown here)."""
 
     @abstractmethod
     def iter_mirrors(self) -> Iterator[list[MirrorRecord]]:
@@ -98,22 +131,22 @@ class MirrorTarget(ABC):
     @abstractmethod
     def write(self, writes: Sequence[MirrorWrite]) -> list[WriteResult]:
         """Create or update mirrors, one result per write in order. A create whose mirror already exists
-        (same external id) adopts it instead of duplicating it."""
+        (same external id) adopts it instead of duplicating it. A write the platform refuses is a failed
+        result, never an exception; an exception means the platform cannot be used at all."""
 
     @abstractmethod
-    def delete(self, mirror_id: str) -> None:
-        """Delete one mirror; one that is already gone counts as done."""
-
-    @abstractmethod
-    def find_mirror(self, external_id: str) -> MirrorRecord | None:
-        """Look a mirror up by the source's id: how an interrupted create is resolved safely."""
+    def delete(self, external_id: str, mirror_id: str | None) -> None:
+        """Delete one mirror (found by its mirror id, or by its external id when that is unknown); one that is
+        already gone counts as done."""
 
 
 class Connector(NativeSource, MirrorTarget, ABC):
     """A platform: source of its natives and target for the other side's mirrors."""
 
-    def close(self) -> None:
-        """Release network resources."""
+    name: str
+
+    def close(self) -> None:  # an optional hook (not abstract): most connectors hold a client to close
+        """Release network and file resources."""
 
 
 class Translator(ABC):
@@ -124,3 +157,18 @@ class Translator(ABC):
     @abstractmethod
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str | None]:
         """One translation per text, None where the provider gave none (the original is then kept)."""
+
+
+__all__ = [
+    "JSON",
+    "Connector",
+    "MirrorRecord",
+    "MirrorTarget",
+    "MirrorWrite",
+    "NativePage",
+    "NativeRecord",
+    "NativeSource",
+    "RecordProblem",
+    "Translator",
+    "WriteResult",
+]

@@ -3,12 +3,16 @@ configuration."""
 
 from __future__ import annotations
 
+import functools
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -19,12 +23,15 @@ from rich.table import Table
 from clusterbridge import __version__, logs
 from clusterbridge.config import Settings, load_settings
 from clusterbridge.errors import ClusterbridgeError, ConfigurationError, SyncLocked
+from clusterbridge.sides import Bridge, load_bridge
 from clusterbridge.store import db
-from clusterbridge.store.ledger import DIRECTIONS, Ledger
+from clusterbridge.store.ledger import Ledger
+from clusterbridge.sync.result import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
 log = structlog.get_logger("clusterbridge.cli")
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @dataclass
@@ -37,6 +44,9 @@ class Context:
             db.require_migrated(engine)
         return Ledger(engine)
 
+    def bridge(self) -> Bridge:
+        return load_bridge(self.settings)
+
 
 def _secrets(settings: Settings) -> list[str]:
     values = [settings.eccp_client_secret, settings.kicox_service_key, settings.kicox_api_key,
@@ -46,7 +56,6 @@ def _secrets(settings: Settings) -> list[str]:
 
 def handle_errors(func: F) -> F:
     """Turn the service's errors into the documented exit codes with a message that says what to fix."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -62,14 +71,15 @@ def handle_errors(func: F) -> F:
             click.echo(f"failed: {exc}", err=True)
             sys.exit(EXIT_FAILED)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature F promises
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="clusterbridge")
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """Keep ECCP and KICOX's Korean Cluster Information Platform showing each other's clusters.
+    """Keep the European Cluster Collaboration Platform (ECCP) and KICOX's Korean Cluster Information Platform
+    showing each other's cluster organisations.
 
     Settings come from CLUSTERBRIDGE_* environment variables (or a .env file); see the README.
     """
@@ -83,81 +93,100 @@ def main(ctx: click.Context) -> None:
 
 
 @contextmanager
-def open_engine(settings: Settings, stop_requested: Callable[[], bool] | None = None) -> Iterator[Any]:
-    """A ready SyncEngine on a migrated database, with its connectors, closed afterwards."""
-    from clusterbridge.connectors import load_connector
-    from clusterbridge.mapping import Mapper
-    from clusterbridge.sync.engine import SyncEngine
-    from clusterbridge.translate import build_translator
+def graceful_stop() -> Iterator[threading.Event]:
+    """SIGTERM and SIGINT ask a run to stop after the batch in flight (a second SIGINT stops at once)."""
+    stop = threading.Event()
 
-    engine = db.make_engine(settings.database_url)
-    db.require_migrated(engine)
-    connectors = {name: load_connector(name, settings) for name in ("eccp", "kicox")}
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.warning("sync.stopping", signal=signal.Signals(signum).name, note="finishing the batch in flight")
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        mapper = Mapper.load(settings, translator=build_translator(settings, engine))
-        yield SyncEngine(settings, Ledger(engine), connectors, mapper,
-                         stop_requested=stop_requested or (lambda: False))
+        yield stop
     finally:
-        for connector in connectors.values():
-            connector.close()
-        engine.dispose()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def run_sync(settings: Settings, direction: str, *, dry_run: bool = False, full: bool = False,
+             trigger: str = "cli", allow_mass_update: bool = False, preview_limit: int = 0) -> RunResult:
+    """One run under the sync lock (a dry run takes none: it writes nothing), stopping cleanly on a signal."""
+    from clusterbridge.runtime import open_engine
+
+    database = db.make_engine(settings.database_url)
+    try:
+        db.require_migrated(database)
+        with graceful_stop() as stop:
+            lock = None if dry_run else db.SyncLock(database).acquire()
+            try:
+                with open_engine(settings, stop.is_set, lock=lock, database=database) as engine:
+                    return engine.run(direction, full=full, dry_run=dry_run, trigger=trigger,
+                                      allow_mass_update=allow_mass_update, preview_limit=preview_limit)
+            finally:
+                if lock is not None:
+                    lock.release()
+    finally:
+        database.dispose()
 
 
 # -- sync ------------------------------------------------------------------------------------------------
-@main.command()
+DIRECTION_HELP = ("eu-to-kr, kr-to-eu (or their old names eccp-to-kicox, kicox-to-eccp), or both")
+
+
+@main.command(context_settings=CONTEXT)
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing to either platform or the ledger.")
 @click.option("--full", is_flag=True, help="Full reconcile: compare complete listings (finds deletions and drift).")
-@click.option("--direction", type=click.Choice(["eccp-to-kicox", "kicox-to-eccp", "both"]), default="both",
-              show_default=True)
+@click.option("--direction", default="both", show_default=True, metavar="DIRECTION", help=DIRECTION_HELP)
 @click.option("--allow-mass-update", is_flag=True,
               help="Let this run update more mirrors than the per-run update budget allows.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Dry run: actions shown per direction (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 @handle_errors
-def sync(obj: Context, dry_run: bool, full: bool, direction: str, allow_mass_update: bool, as_json: bool) -> None:
-    """Run one sync now. Exit 0: in sync; 3: partial (records quarantined or deletions held); 1: failed;
-    2: bad usage or configuration."""
-    from clusterbridge.sync.engine import plan_summary
+def sync(obj: Context, dry_run: bool, full: bool, direction: str, allow_mass_update: bool, limit: int,
+         as_json: bool) -> None:
+    """Run one sync now.
 
-    with open_engine(obj.settings) as engine:
-        lock = _null() if dry_run else db.sync_lock(engine.ledger.engine)
-        with lock:
-            result = engine.run(direction, full=full, dry_run=dry_run, trigger="cli",
-                                allow_mass_update=allow_mass_update)
+    Exit 0: in sync; 3: partial (records quarantined, deletions held, a listing not trusted); 1: failed or
+    stopped; 2: bad usage or configuration.
+    """
+    obj.bridge().select(direction)  # an unknown direction is a usage error before anything runs
+    result = run_sync(obj.settings, direction, dry_run=dry_run, full=full, trigger="cli",
+                      allow_mass_update=allow_mass_update, preview_limit=0 if as_json else limit)
     if as_json:
-        click.echo(json.dumps({"exit_code": result.exit_code, "directions": [
-            {"direction": d.direction, "mode": d.mode, "status": d.status, **d.counts(), "anomalies": d.anomalies,
-             "error": d.error, **({"plan": plan_summary(d)} if dry_run else {})} for d in result.directions]},
-            ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
-        _print_result(result, dry_run)
+        print_result(result, dry_run, limit)
     sys.exit(result.exit_code)
 
 
-@contextmanager
-def _null() -> Iterator[None]:
-    yield
+def result_json(result: RunResult) -> dict[str, Any]:
+    return {"exit_code": result.exit_code, "directions": [
+        {"direction": d.direction, "mode": d.mode, "dry_run": d.dry_run, "status": d.status, **d.as_counts(),
+         "kept": d.kept, "anomalies": d.anomalies, "error": d.error,
+         **({"plan": d.preview} if d.dry_run else {})} for d in result.directions]}
 
 
-def _print_result(result: Any, dry_run: bool) -> None:
-    from clusterbridge.sync.engine import plan_summary
-
+def print_result(result: RunResult, dry_run: bool, limit: int = 200) -> None:
     console = Console()
     for d in result.directions:
-        if dry_run and d.plan is not None:
-            counts = d.plan.counts()
-            console.print(f"[bold]{d.direction}[/] ({d.mode}, dry run): would create {counts['create']}, update "
-                          f"{counts['update']}, delete {counts['delete']} ({d.held} held for approval), adopt "
-                          f"{counts['adopt']}; {counts['unchanged']} unchanged")
-            table = Table("action", "native", "name", "reason", show_lines=False)
-            for row in plan_summary(d)[:200]:
-                table.add_row(row["action"], row["native_id"], row["name"], row["reason"])
-            if table.row_count:
-                console.print(table)
-        else:
-            console.print(f"[bold]{d.direction}[/] ({d.mode}): {d.status} — pulled {d.pulled}, created {d.created}, "
-                          f"updated {d.updated}, deleted {d.deleted}, unchanged {d.unchanged}, failed {d.failed}, "
-                          f"held deletions {d.held}")
+        heading = f"[bold]{d.direction}[/] ({d.mode}{', dry run' if dry_run else ''}): {d.status}"
+        console.print(heading)
+        console.print(f"  {d.summary()}")
+        if d.kept:
+            console.print(f"  {d.kept} quarantined record(s) kept their mirror (they are retried on every run)")
+        if dry_run and d.preview:
+            table = Table("action", "native", "name", "reason", show_lines=False, expand=False)
+            for row in d.preview:
+                table.add_row(row["action"], row["native_id"] or "-", row["name"] or "-", row["reason"])
+            console.print(table)
+            planned = sum(v for k, v in d.counts.items() if k not in ("pulled", "retried", "vanished", "unchanged"))
+            if limit and planned > len(d.preview):
+                console.print(f"  … {planned - len(d.preview)} more action(s) not shown (--limit 0 or --json for all)")
         for anomaly in d.anomalies:
             console.print(f"  [yellow]! {anomaly}[/]")
         if d.error and d.error not in d.anomalies:
@@ -165,11 +194,11 @@ def _print_result(result: Any, dry_run: bool) -> None:
 
 
 # -- daemon ----------------------------------------------------------------------------------------------
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.pass_obj
 @handle_errors
 def daemon(obj: Context) -> None:
-    """Run syncs on a schedule until SIGTERM or SIGINT, then stop cleanly after the current batch.
+    """Run syncs on a schedule until SIGTERM or SIGINT, then stop cleanly after the batch in flight.
 
     The interval is CLUSTERBRIDGE_SYNC_INTERVAL_MINUTES; a run becomes a full reconcile when the last one is
     older than CLUSTERBRIDGE_FULL_RECONCILE_HOURS.
@@ -184,43 +213,61 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-@main.command()
+def status_json(ledger: Ledger) -> dict[str, Any]:
+    from clusterbridge.store.ledger import now
+
+    rows = ledger.status_rows()
+    stamp = now()
+    return {
+        "directions": [
+            {"direction": r.direction, "last_run_id": r.last_run_id, "last_run_at": _iso(r.last_run_at),
+             "last_status": r.last_status, "last_success_at": _iso(r.last_success_at), "last_error": r.last_error,
+             "cursor": _iso(r.cursor), "mirrors_live": r.mirrors_live, "records_failing": r.records_failing,
+             "pending_deletions": r.pending_deletions, "records_behind": r.records_behind,
+             "budget_stopped": bool(r.budget_stopped), "fresh_as_of": _iso(r.fresh_as_of),
+             "freshness_seconds": (stamp - r.fresh_as_of).total_seconds() if r.fresh_as_of else None,
+             "lag_seconds": (stamp - r.fresh_as_of).total_seconds() if r.fresh_as_of else None,
+             "run_in_progress": bool(r.run_in_progress), "current_run_id": r.current_run_id} for r in rows],
+        "runs": [{"id": r.id, "trigger": r.trigger, "direction": r.direction, "mode": r.mode,
+                  "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "status": r.status,
+                  "pulled": r.pulled, "retried": r.retried, "vanished": r.vanished, "created": r.created,
+                  "updated": r.updated, "deleted": r.deleted, "unchanged": r.unchanged, "linked": r.linked,
+                  "skipped": r.skipped, "quarantined": r.quarantined, "failed": r.failed,
+                  "held_deletions": r.held_deletions, "error": r.error,
+                  "anomalies": json.loads(r.anomalies) if r.anomalies else []} for r in ledger.runs(10)],
+        "native_matches": len(ledger.matches()),
+    }
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@main.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output for scripts.")
 @click.pass_obj
 @handle_errors
 def status(obj: Context, as_json: bool) -> None:
     """The sync-status table: one row per direction, then the latest runs."""
-    ledger = obj.ledger()
-    rows = ledger.status_rows()
-    runs = ledger.runs(10)
-    data = {
-        "directions": [
-            {"direction": r.direction, "last_run_id": r.last_run_id, "last_run_at": _iso(r.last_run_at),
-             "last_status": r.last_status, "last_success_at": _iso(r.last_success_at), "last_error": r.last_error,
-             "cursor": _iso(r.cursor), "mirrors_live": r.mirrors_live, "records_failing": r.records_failing,
-             "pending_deletions": r.pending_deletions, "budget_stopped": bool(r.budget_stopped),
-             "lag_seconds": r.lag_seconds} for r in rows],
-        "runs": [{"id": r.id, "trigger": r.trigger, "direction": r.direction, "mode": r.mode,
-                  "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "status": r.status,
-                  "pulled": r.pulled, "created": r.created, "updated": r.updated, "deleted": r.deleted,
-                  "unchanged": r.unchanged, "failed": r.failed, "held_deletions": r.held_deletions,
-                  "anomalies": json.loads(r.anomalies) if r.anomalies else []} for r in runs],
-        "native_matches": len(ledger.matches()),
-    }
+    data = status_json(obj.ledger())
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     console = Console()
-    if not rows:
+    if not data["directions"]:
         console.print("No sync has run yet: start one with `clusterbridge sync`.")
         return
-    table = Table("direction", "last run", "status", "last success", "mirrors", "failing", "held deletions",
-                  "budget stop", "lag", title="sync status")
+    table = Table("direction", "last", "fresh", "mirrors", "behind", "now", title="sync status")
     for d in data["directions"]:
-        lag = f"{d['lag_seconds'] / 60:.0f} min" if d["lag_seconds"] is not None else "-"
-        table.add_row(d["direction"], d["last_run_at"] or "-", d["last_status"] or "-", d["last_success_at"] or "-",
-                      str(d["mirrors_live"]), str(d["records_failing"]), str(d["pending_deletions"]),
-                      "YES" if d["budget_stopped"] else "no", lag)
+        table.add_row(d["direction"], d["last_status"] or "-", _age(d["freshness_seconds"]), str(d["mirrors_live"]),
+                      f"{d['records_failing']} q / {d['pending_deletions']} h",
+                      "running" if d["run_in_progress"] else "idle")
     console.print(table)
     for d in data["directions"]:
         if d["last_error"]:
@@ -228,108 +275,108 @@ def status(obj: Context, as_json: bool) -> None:
         if d["pending_deletions"]:
             console.print(f"[yellow]{d['direction']}: {d['pending_deletions']} deletion(s) wait for approval — "
                           "see `clusterbridge deletions`[/]")
-    runs_table = Table("run", "trigger", "direction", "mode", "started", "status", "pulled", "created", "updated",
-                       "deleted", "unchanged", "failed", "held", title="latest runs")
+        if d["budget_stopped"]:
+            console.print(f"[yellow]{d['direction']}: stopped at the update budget — see the last run[/]")
+    runs = Table("run", "direction", "mode", "status", "pulled", "new", "upd", "del", "quar", title="latest runs")
     for r in data["runs"]:
-        runs_table.add_row(str(r["id"]), r["trigger"], r["direction"], r["mode"], r["started_at"] or "-", r["status"],
-                           *(str(r[k]) for k in ("pulled", "created", "updated", "deleted", "unchanged", "failed",
-                                                 "held_deletions")))
-    console.print(runs_table)
-    console.print(f"Korean clusters linked to their own ECCP profile: {data['native_matches']} "
+        runs.add_row(str(r["id"]), r["direction"], r["mode"], r["status"],
+                     *(str(r[k]) for k in ("pulled", "created", "updated", "deleted", "quarantined")))
+    console.print(runs)
+    console.print(f"Clusters linked to their own profile on the other platform: {data['native_matches']} "
                   "(see `clusterbridge links`)")
 
 
-@main.command()
-@click.option("--retry", is_flag=True, help="Run a sync now to retry the quarantined records.")
+@main.command(context_settings=CONTEXT)
+@click.option("--retry", is_flag=True, help="Run a sync now: it retries every quarantined record by id.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handle_errors
 def errors(obj: Context, retry: bool, as_json: bool) -> None:
-    """Quarantined records and why. They are retried on every sync until they pass."""
+    """Quarantined records and why. They are retried by id on every sync until they pass.
+
+    With --retry, the exit code is the sync's (0 when nothing is left in quarantine, 3 when some still fail).
+    """
+    code = EXIT_OK
     if retry:
-        with open_engine(obj.settings) as engine, db.sync_lock(engine.ledger.engine):
-            result = engine.run("both", trigger="retry")
-        _print_result(result, dry_run=False)
+        result = run_sync(obj.settings, "both", trigger="retry")
+        code = result.exit_code
+        if not as_json:
+            print_result(result, dry_run=False)
     rows = obj.ledger().errors()
     if as_json:
         click.echo(json.dumps([{"direction": r.direction, "native_id": r.native_id, "stage": r.stage,
                                 "reason": r.reason, "field": r.field, "retryable": r.retryable,
                                 "attempts": r.attempts, "first_seen": _iso(r.first_seen),
                                 "last_seen": _iso(r.last_seen)} for r in rows], ensure_ascii=False, indent=2))
-        return
-    if not rows:
+    elif not rows:
         click.echo("No quarantined records.")
-        return
-    table = Table("direction", "native id", "stage", "field", "reason", "attempts", "last seen",
-                  title="quarantined records")
-    for r in rows:
-        table.add_row(r.direction, r.native_id, r.stage, r.field or "-", r.reason, str(r.attempts),
-                      _iso(r.last_seen) or "-")
-    Console().print(table)
+    else:
+        table = Table("direction", "native id", "stage", "field", "reason", "tries", title="quarantined records")
+        for r in rows:
+            table.add_row(r.direction, r.native_id, r.stage, r.field or "-", r.reason, str(r.attempts))
+        Console().print(table)
+    sys.exit(code)
 
 
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handle_errors
 def links(obj: Context, as_json: bool) -> None:
-    """Korean clusters linked to their own native ECCP profile (rule 11), with how each match was made."""
+    """Clusters linked to their own native profile on the other platform (rule 11), with how each was matched."""
+    bridge = obj.bridge()
     rows = obj.ledger().matches()
-    data = [{"kicox_id": r.kicox_id, "eccp_id": r.eccp_id, "score": round(r.score, 3), "method": r.method,
-             "matched_at": _iso(r.matched_at)} for r in rows]
+    sides = {s.name: s for s in bridge}
+    data = []
+    for r in rows:
+        home, profile = sides.get(r.home_side), sides.get(r.profile_side)
+        data.append({
+            f"{home.platform if home else r.home_side}_id": r.home_id,
+            f"{profile.platform if profile else r.profile_side}_id": r.profile_id,
+            "home_side": r.home_side, "profile_side": r.profile_side, "score": round(r.score, 3),
+            "method": r.method, "matched_at": _iso(r.matched_at)})
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    if not data:
-        click.echo("No Korean cluster is linked to a native ECCP profile.")
+    if not rows:
+        click.echo("No cluster is linked to a native profile on the other platform.")
         return
-    table = Table("KICOX cluster", "ECCP profile", "method", "score", title="native matches")
-    for d in data:
-        table.add_row(d["kicox_id"], d["eccp_id"], d["method"], f"{d['score']:.2f}")
+    table = Table("home side", "cluster", "its own profile", "method", "score", title="native matches")
+    for r in rows:
+        table.add_row(r.home_side, r.home_id, f"{r.profile_side}:{r.profile_id}", r.method, f"{r.score:.2f}")
     Console().print(table)
     click.echo("Force or forbid a link in mappings/links.toml (or the copy in CLUSTERBRIDGE_CONFIG_DIR).")
 
 
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.pass_obj
 @handle_errors
 def metrics(obj: Context) -> None:
     """The sync status in Prometheus text format (for a textfile collector or a scrape wrapper)."""
     ledger = obj.ledger()
     lines = []
+    data = status_json(ledger)["directions"]
     gauges = {
         "clusterbridge_mirrors_live": ("Mirrors written and live on the target", "mirrors_live"),
         "clusterbridge_records_failing": ("Records in quarantine", "records_failing"),
         "clusterbridge_pending_deletions": ("Deletions held for an operator", "pending_deletions"),
         "clusterbridge_budget_stopped": ("1 when the last run stopped at the update budget", "budget_stopped"),
-        "clusterbridge_lag_seconds": ("Seconds between now and the newest source change synced", "lag_seconds"),
+        "clusterbridge_freshness_seconds": ("Seconds since the mirrors last showed everything", "freshness_seconds"),
     }
-    rows = ledger.status_rows()
     for name, (help_text, column) in gauges.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-        for r in rows:
-            value = getattr(r, column)
-            if value is not None:
-                lines.append(f'{name}{{direction="{r.direction}"}} {float(value):g}')
-    lines += ["# HELP clusterbridge_last_success_timestamp_seconds Last successful run",
-              "# TYPE clusterbridge_last_success_timestamp_seconds gauge"]
-    for r in rows:
-        if r.last_success_at is not None:
-            from clusterbridge.store.ledger import as_utc
-
-            stamp = as_utc(r.last_success_at)
-            assert stamp is not None
-            lines.append(f'clusterbridge_last_success_timestamp_seconds{{direction="{r.direction}"}} '
-                         f"{stamp.timestamp():.0f}")
+        for d in data:
+            if d[column] is not None:
+                lines.append(f'{name}{{direction="{d["direction"]}"}} {float(d[column]):g}')
     click.echo("\n".join(lines))
 
 
 # -- deletion queue ----------------------------------------------------------------------------------------
-@main.group(invoke_without_command=True)
+@main.group(invoke_without_command=True, context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def deletions(ctx: click.Context, as_json: bool) -> None:
-    """Deletions held by the guard rails, waiting for an operator. `approve` or `reject` decides."""
+    """Deletions held by the guard rails, waiting for an operator: `approve`, `reject` or `reset` decides."""
     if ctx.invoked_subcommand is not None:
         return
 
@@ -338,69 +385,89 @@ def deletions(ctx: click.Context, as_json: bool) -> None:
         rows = ctx.obj.ledger().pending_deletions()
         if as_json:
             click.echo(json.dumps([{"id": d.id, "direction": d.direction, "native_id": d.native_id,
-                                    "external_id": d.external_id, "mirror_id": d.mirror_id, "reason": d.reason,
-                                    "held_at": d.held_at.isoformat()} for d in rows], indent=2, ensure_ascii=False))
+                                    "external_id": d.external_id, "mirror_id": d.mirror_id, "name": d.name,
+                                    "country": d.country, "reason": d.reason, "held_at": d.held_at.isoformat()}
+                                   for d in rows], indent=2, ensure_ascii=False))
             return
         if not rows:
             click.echo("No deletion waits for approval.")
             return
-        table = Table("id", "direction", "native", "mirror", "held since", "why the native is believed gone",
+        table = Table("id", "direction", "cluster", "country", "held since", "why it is believed gone",
                       title="held deletions")
         for d in rows:
-            table.add_row(str(d.id), d.direction, d.native_id or "-", d.mirror_id or d.external_id,
-                          d.held_at.isoformat(timespec="seconds"), d.reason)
+            table.add_row(str(d.id), d.direction, f"{d.name or '-'} ({d.native_id or d.external_id})",
+                          d.country or "-", d.held_at.isoformat(timespec="minutes"), d.reason)
         Console().print(table)
         click.echo("Approve with `clusterbridge deletions approve ID… | --all`, reject with `… reject`.")
 
     _list()
 
 
-def _decide(ctx_obj: Context, ids: tuple[int, ...], all_: bool, state: str) -> list[int]:
+def _decide(ctx_obj: Context, ids: tuple[int, ...], all_: bool, state: str,
+            from_states: tuple[str, ...] = ("pending",)) -> list[int]:
     if not ids and not all_:
         raise click.UsageError("name the deletions to decide (IDs from `clusterbridge deletions`) or pass --all")
     ledger = ctx_obj.ledger()
-    pending = ledger.pending_deletions(ids=None if all_ else ids)
-    unknown = set(ids) - {d.id for d in pending}
+    found = ledger.pending_deletions(states=from_states, ids=None if all_ else ids)
+    unknown = set(ids) - {d.id for d in found}
     if unknown and not all_:
-        raise ConfigurationError(f"no pending deletion with id {', '.join(map(str, sorted(unknown)))}")
-    for d in pending:
+        raise ConfigurationError(f"no {'/'.join(from_states)} deletion with id {', '.join(map(str, sorted(unknown)))}")
+    for d in found:
         ledger.decide_deletion(d.id, state)
-    for direction in DIRECTIONS:
-        ledger.refresh_status_counts(direction)
-    return [d.id for d in pending]
+    for direction in ctx_obj.bridge().directions:
+        ledger.refresh_status_counts(direction.name)
+    return [d.id for d in found]
 
 
-@deletions.command()
+@deletions.command(context_settings=CONTEXT)
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "all_", is_flag=True, help="Approve every pending deletion.")
 @click.pass_obj
 @handle_errors
 def approve(obj: Context, ids: tuple[int, ...], all_: bool) -> None:
     """Approve held deletions and carry them out now."""
+    from clusterbridge.runtime import open_engine
+
     decided = _decide(obj, ids, all_, "approved")
-    with open_engine(obj.settings) as engine, db.sync_lock(engine.ledger.engine):
-        done = engine.execute_approved()
+    database = db.make_engine(obj.settings.database_url)
+    try:
+        with db.sync_lock(database) as lock, open_engine(obj.settings, lock=lock, database=database) as engine:
+            done = engine.execute_approved()
+    finally:
+        database.dispose()
     click.echo(f"approved {len(decided)} deletion(s); {done} mirror(s) deleted")
 
 
-@deletions.command()
+@deletions.command(context_settings=CONTEXT)
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "all_", is_flag=True, help="Reject every pending deletion.")
 @click.pass_obj
 @handle_errors
 def reject(obj: Context, ids: tuple[int, ...], all_: bool) -> None:
-    """Reject held deletions: the mirrors stay. A later run that still finds the natives gone holds them again."""
+    """Reject held deletions: the mirrors stay, and later runs neither hold nor carry out these deletions
+    again, until the native reappears or an operator resets the decision."""
     decided = _decide(obj, ids, all_, "rejected")
     click.echo(f"rejected {len(decided)} deletion(s); the mirrors stay")
 
 
+@deletions.command(context_settings=CONTEXT)
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "all_", is_flag=True, help="Reset every rejected deletion.")
+@click.pass_obj
+@handle_errors
+def reset(obj: Context, ids: tuple[int, ...], all_: bool) -> None:
+    """Withdraw earlier rejections: the next run judges those deletions afresh (and may hold them again)."""
+    decided = _decide(obj, ids, all_, "reset", from_states=("rejected",))
+    click.echo(f"reset {len(decided)} rejected deletion(s)")
+
+
 # -- database ----------------------------------------------------------------------------------------------
-@main.group(name="db")
+@main.group(name="db", context_settings=CONTEXT)
 def db_group() -> None:
     """The ledger database."""
 
 
-@db_group.command()
+@db_group.command(context_settings=CONTEXT)
 @click.pass_obj
 @handle_errors
 def upgrade(obj: Context) -> None:
@@ -411,9 +478,10 @@ def upgrade(obj: Context) -> None:
 
 
 # -- simulators and demo -----------------------------------------------------------------------------------
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.argument("platform", type=click.Choice(["eccp", "kicox"]))
-@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (ECCP 8081, KICOX 8082 by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port on 127.0.0.1 (ECCP 8081, KICOX 8082 by default).")
 @click.option("--seed-data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file of records to start with (default: the bundled sample data).")
 @click.option("--faults", default=None,
@@ -426,7 +494,7 @@ def simulate(platform: str, port: int | None, seed_data: Path | None, faults: st
     serve(platform, port if port is not None else (8081 if platform == "eccp" else 8082), seed_data, faults)
 
 
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.option("--database", default="sqlite:///clusterbridge-demo.db", show_default=True,
               help="Ledger for the demo (started afresh).")
 @click.pass_obj

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     config_dir: Path | None = None
 
+    # which connector serves each side (connectors/sides.toml names the default)
+    eu_connector: str | None = None
+    kr_connector: str | None = None
+
     # scheduling (daemon)
     sync_interval_minutes: float = Field(default=15, gt=0)
     full_reconcile_hours: float = Field(default=24, gt=0)

@@ -20,17 +20,22 @@ log = structlog.get_logger("clusterbridge.daemon")
 def run_daemon(settings: Settings) -> None:
     """Block until a signal asks to stop. A run in progress finishes its current batch first; the next run
     picks up whatever it left, because every write is recorded in the ledger before it is sent."""
-    from clusterbridge.cli import open_engine
+    from clusterbridge.runtime import open_engine
 
     stop = threading.Event()
     fatal: list[ConfigurationError] = []
+    database = db.make_engine(settings.database_url)
 
-    with open_engine(settings, stop_requested=stop.is_set) as engine:
+    with open_engine(settings, stop_requested=stop.is_set, database=database) as engine:
 
         def job() -> None:
             try:
-                with db.sync_lock(engine.ledger.engine):
-                    result = engine.run("both", trigger="daemon")
+                with db.sync_lock(database) as lock:
+                    engine.lock = lock
+                    try:
+                        result = engine.run("both", trigger="daemon")
+                    finally:
+                        engine.lock = None
                 log.info("daemon.run_finished", exit_code=result.exit_code,
                          statuses={d.direction: d.status for d in result.directions})
             except SyncLocked as exc:
@@ -41,6 +46,8 @@ def run_daemon(settings: Settings) -> None:
                 stop.set()
             except ClusterbridgeError as exc:
                 log.error("daemon.run_failed", error=str(exc))
+            except Exception as exc:  # a bug or an outage: logged once, the next tick tries again
+                log.exception("daemon.run_crashed", error=f"{type(exc).__name__}: {exc}")
 
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_job(job, "interval", minutes=settings.sync_interval_minutes, id="sync",
@@ -60,5 +67,6 @@ def run_daemon(settings: Settings) -> None:
             pass
         scheduler.shutdown(wait=True)
         log.info("daemon.stopped")
+    database.dispose()
     if fatal:
         raise fatal[0]

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from clusterbridge.config import Settings
 from clusterbridge.store import db
+from clusterbridge.sync.result import RunResult
 
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"  # noqa: S105 - the simulator's published demo credential
@@ -20,7 +21,7 @@ DEMO_API_KEY = "demo-api-key"
 
 def run_demo(settings: Settings, database_url: str, console: Console | None = None) -> int:
     """Run the demo; returns the exit code of the first sync."""
-    from clusterbridge.cli import open_engine
+    from clusterbridge.runtime import open_engine
     from clusterbridge.simulators import EccpSimulator, KicoxSimulator
 
     console = console or Console()
@@ -58,11 +59,9 @@ def run_demo(settings: Settings, database_url: str, console: Console | None = No
         kicox.stop()
 
 
-def _summary(console: Console, result: object) -> None:
-    for d in result.directions:  # type: ignore[attr-defined]
-        console.print(f"  {d.direction:<14} {d.mode:<11} {d.status:<8} pulled {d.pulled:>3}  created {d.created:>3}  "
-                      f"updated {d.updated:>3}  deleted {d.deleted:>3}  unchanged {d.unchanged:>3}  "
-                      f"quarantined {d.failed}")
+def _summary(console: Console, result: RunResult) -> None:
+    for d in result.directions:
+        console.print(f"  {d.direction:<9} {d.mode:<11} {d.status:<8} {d.summary()}")
         for anomaly in d.anomalies:
             console.print(f"    [yellow]! {anomaly}[/]")
 

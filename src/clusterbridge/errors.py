@@ -19,6 +19,10 @@ class SyncLocked(ClusterbridgeError):
     """Another sync holds the database's sync lock (rule 10)."""
 
 
+class LockLost(ClusterbridgeError):
+    """The sync lock vanished under a running sync (its database session ended): the run stops at once."""
+
+
 class PlatformError(ClusterbridgeError):
     """A platform could not be reached or kept failing after the retry budget was spent."""
 
@@ -41,3 +45,12 @@ class QuotaExhausted(PlatformError):
 
 class ListingIncomplete(PlatformError):
     """A listing ended before its last page; it must not be trusted for deletions."""
+
+
+class RecordRefused(ClusterbridgeError):
+    """The platform refused one write or deletion for reasons of that record: it is quarantined and retried on
+    a later run; the rest of the run goes on."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

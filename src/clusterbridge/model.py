@@ -111,3 +111,89 @@ def utc(dt: datetime) -> datetime:
     from datetime import UTC
 
     return dt.astimezone(UTC)
+
+
+# --- what crosses: a cluster rendered for the readers of one side --------------------------------------------
+
+
+class RenderedText(BaseModel):
+    """A text as a reader sees it: in `lang`, with the original beside it when it is a machine translation.
+
+    `note` and `original_heading` are already in the reader's language ("Machine translation from Korean",
+    "원문 (영어)"), so a connector only places them. `format` says whether `text` and `original` are plain text
+    or the safe HTML subset.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    lang: str
+    format: Literal["plain", "html"] = "plain"
+    label: str = Field(default="", description="what the text is, in the reader's language ('협력 희망 분야')")
+    original: str | None = None
+    original_lang: str | None = None
+    machine_translated: bool = False
+    note: str = ""
+    original_heading: str = ""
+
+    def with_original(self) -> str:
+        """Plain text as a reader sees it: the translation, then the note and the original beside it."""
+        if not self.machine_translated or not self.original:
+            return self.text
+        return f"{self.text}\n\n[{self.note}] {self.original_heading}: {self.original}"
+
+
+class Section(BaseModel):
+    """A piece of information the reader needs that a platform may have no field for ("Korean name", "Sectors",
+    "Possible partners in Europe"): a stable `key`, a heading and lines in the reader's language."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    heading: str
+    lines: tuple[str, ...]
+    lang: str
+
+
+class RenderedCluster(BaseModel):
+    """A `Cluster` rendered for the readers of one side: their language, their industry codes, their country
+    names, translated texts with originals, and only what may be published (rule 7). A connector turns it into
+    its platform's mirror payload (`MirrorTarget.shape`) without deciding anything about language or privacy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    native_id: str
+    external_id: str
+    source_side: str
+    source_changed: AwareDatetime
+    reader_side: str
+    reader_lang: str
+    original_lang: str
+
+    name: str = Field(description="Latin-script display name: the cluster's own English name, else a romanisation")
+    name_local: str = Field(default="", description="the name in the reader's language and script, '' if unknown")
+    acronym: str = ""
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country_name: str = Field(default="", description="in the reader's locale (CLDR)")
+    region: str = ""
+    region_code: str = ""
+    city: str = ""
+    website: str | None = None
+    year_established: int | None = None
+    members: Members = Members()
+    ecosystems: tuple[str, ...] = Field(default=(), description="EU industrial ecosystems, ECCP wording")
+    industries: tuple[str, ...] = Field(default=(), description="industry labels in the reader's language")
+    codes: tuple[str, ...] = Field(default=(), description="industry codes in the reader side's code system")
+    code_system: Literal["NACE", "KSIC"] = "NACE"
+    sectors: tuple[str, ...] = ()
+    technologies: tuple[str, ...] = ()
+    description: RenderedText | None = None
+    seeking: RenderedText | None = None
+    offering: RenderedText | None = None
+    target_countries: tuple[str, ...] = ()
+    quality_label: QualityLabel | None = None
+    contact: Contact | None = Field(default=None, description="set only when the source marks it public")
+    sections: tuple[Section, ...] = ()
+    translation_pending: bool = Field(
+        default=False, description="a text that should be translated is shown in its original for now"
+    )

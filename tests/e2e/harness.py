@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from clusterbridge.cli import open_engine
+from clusterbridge.runtime import open_engine
 from clusterbridge.config import Settings, default_dir
 from clusterbridge.simulators import EccpSimulator, KicoxSimulator
 from clusterbridge.store import db

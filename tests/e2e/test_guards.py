@@ -32,7 +32,7 @@ class TestUntrustedListings:
         done = bridge.cli("sync", "--full")
         assert done.returncode == 3, done.stdout + done.stderr
         assert len(bridge.kicox_mirrors()) == before
-        assert any("reported" in a for a in last_run_anomalies(bridge, "eccp-to-kicox"))
+        assert any("reported" in a for a in last_run_anomalies(bridge, "eu-to-kr"))
 
     def test_truncated_eccp_listing_holds_deletions_until_approved(self, bridge: Bridge) -> None:
         assert bridge.sync(full=True).exit_code == 0
@@ -43,9 +43,9 @@ class TestUntrustedListings:
         assert {f["extrlId"] for f in bridge.kicox_mirrors()} == before
         held = pending(bridge)
         assert held
-        assert {h["direction"] for h in held} == {"eccp-to-kicox"}
+        assert {h["direction"] for h in held} == {"eu-to-kr"}
         status = json.loads(bridge.cli("status", "--json").stdout)
-        assert {d["direction"]: d for d in status["directions"]}["eccp-to-kicox"]["pending_deletions"] == len(held)
+        assert {d["direction"]: d for d in status["directions"]}["eu-to-kr"]["pending_deletions"] == len(held)
         approved = bridge.cli("deletions", "approve", "--all")
         assert approved.returncode == 0, approved.stderr
         after = {f["extrlId"] for f in bridge.kicox_mirrors()}
@@ -62,7 +62,7 @@ class TestUntrustedListings:
         done = bridge.cli("sync", "--full")
         assert done.returncode == 3, done.stdout + done.stderr
         assert len(bridge.eccp_mirrors()) == before
-        assert last_run_anomalies(bridge, "kicox-to-eccp")
+        assert last_run_anomalies(bridge, "kr-to-eu")
 
 
 class TestDeletionThreshold:
@@ -119,7 +119,7 @@ class TestUpdateBudget:
         assert "--allow-mass-update" in stopped.stdout + stopped.stderr
         assert bridge.eccp.stats()["writes"] == writes
         status = json.loads(bridge.cli("status", "--json").stdout)
-        assert {d["direction"]: d for d in status["directions"]}["kicox-to-eccp"]["budget_stopped"] is True
+        assert {d["direction"]: d for d in status["directions"]}["kr-to-eu"]["budget_stopped"] is True
         allowed = bridge.cli("sync", "--allow-mass-update")
         assert allowed.returncode == 0, allowed.stdout + allowed.stderr
         years = {r["attributes"]["field_external_id"]: r["attributes"]["field_year_established"]

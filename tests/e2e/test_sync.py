@@ -30,7 +30,7 @@ def linked(bridge: Bridge) -> tuple[set[str], set[str]]:
         rows = Ledger(engine).matches()
     finally:
         engine.dispose()
-    return {r.kicox_id for r in rows}, {r.eccp_id for r in rows}
+    return {r.home_id for r in rows}, {r.profile_id for r in rows}
 
 
 def assert_exactly_one_mirror_each(bridge: Bridge) -> None:
@@ -123,7 +123,7 @@ class TestOnlyChanges:
         time.sleep(1.1)  # changed has one-second resolution
         bridge.admin(bridge.kicox, "PATCH", f"/clusters/{target['clstrId']}", {"mberCo": "321"})
         result = bridge.sync()
-        k2e = next(d for d in result.directions if d.direction == "kicox-to-eccp")
+        k2e = next(d for d in result.directions if d.direction == "kr-to-eu")
         assert (k2e.created, k2e.updated, k2e.deleted) == (0, 1, 0)
         after = {r["id"]: r["attributes"] for r in bridge.eccp_mirrors()}
         changed = [uuid for uuid, attrs in after.items() if attrs["changed"] != before[uuid]]
@@ -253,9 +253,9 @@ class TestCommands:
 
         status = json.loads(bridge.cli("status", "--json").stdout)
         rows = {d["direction"]: d for d in status["directions"]}
-        assert rows["kicox-to-eccp"]["mirrors_live"] == len(bridge.eccp_mirrors())
-        assert rows["eccp-to-kicox"]["mirrors_live"] == len(bridge.kicox_mirrors())
-        assert rows["eccp-to-kicox"]["last_status"] == "success"
+        assert rows["kr-to-eu"]["mirrors_live"] == len(bridge.eccp_mirrors())
+        assert rows["eu-to-kr"]["mirrors_live"] == len(bridge.kicox_mirrors())
+        assert rows["eu-to-kr"]["last_status"] == "success"
 
     def test_one_sync_at_a_time(self, bridge: Bridge) -> None:
         from clusterbridge.store import db

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from clusterbridge.errors import ConfigurationError, DatabaseNotMigrated, SyncLocked
 from clusterbridge.store import db
-from clusterbridge.store.tables import metadata
+from clusterbridge.store.tables import compare_type, metadata
 
 
 class TestMigrations:
@@ -27,7 +27,7 @@ class TestMigrations:
         engine = engine_factory()
         db.upgrade(engine)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": compare_type}), metadata)
         assert diff == []
 
     def test_unmigrated_database_is_refused_with_the_fix(self, engine_factory: Callable[[], sa.Engine]) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 from clusterbridge.abc import Connector
 from clusterbridge.config import Settings
 from clusterbridge.errors import ConfigurationError
+from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.sides import Side
 
 GROUP = "clusterbridge.connectors"
 
@@ -24,14 +26,16 @@ def registry() -> Mapping[str, EntryPoint]:
     return MappingProxyType({ep.name: ep for ep in entry_points(group=GROUP)})
 
 
-def load_connector(name: str, settings: Settings, **overrides: Any) -> Connector:
-    """Build the connector called `name` with its factory `create(settings, **overrides)`."""
+def load_connector(name: str, settings: Settings, *, side: Side, vocabulary: Vocabulary,
+                   **overrides: Any) -> Connector:
+    """Build the connector called `name` for `side` with its factory
+    `create(settings, *, side, vocabulary, **overrides)`."""
     entry = registry().get(name)
     if entry is None:
         known = ", ".join(sorted(registry())) or "none"
-        raise ConfigurationError(f"unknown connector {name!r} (installed: {known})")
+        raise ConfigurationError(f"unknown connector {name!r} for side {side.name!r} (installed: {known})")
     factory = entry.load()
-    connector = factory(settings, **overrides)
+    connector = factory(settings, side=side, vocabulary=vocabulary, **overrides)
     if not isinstance(connector, Connector):
         raise ConfigurationError(f"connector {name!r} ({entry.value}) did not build a Connector")
     return connector

@@ -43,8 +43,11 @@ class Region:
 
 @dataclass(frozen=True)
 class LinkRule:
-    kicox_id: str
-    eccp_id: str
+    """A rule-11 pair an operator forces or forbids: a home native (KICOX clstrId) and its own profile on the
+    other platform (ECCP uuid)."""
+
+    home_id: str
+    profile_id: str
     reason: str = ""
 
 
@@ -115,11 +118,14 @@ def load_data(settings: Settings | None = None) -> MappingData:
 
 def parse_links(doc: Mapping[str, Any], path: Path) -> LinkOverrides:
     def rules(key: str) -> tuple[LinkRule, ...]:
+        # the file names the two ids by platform (kicox_id, eccp_id), or generically (home_id, profile_id)
         out = []
         for i, item in enumerate(doc.get(key, [])):
-            if not isinstance(item, dict) or not item.get("kicox_id") or not item.get("eccp_id"):
+            home = item.get("home_id") or item.get("kicox_id") if isinstance(item, dict) else None
+            profile = item.get("profile_id") or item.get("eccp_id") if isinstance(item, dict) else None
+            if not home or not profile:
                 raise ConfigurationError(f"{path}: [[{key}]] entry {i + 1} needs kicox_id and eccp_id")
-            out.append(LinkRule(str(item["kicox_id"]), str(item["eccp_id"]), str(item.get("reason", ""))))
+            out.append(LinkRule(str(home), str(profile), str(item.get("reason", ""))))
         return tuple(out)
 
     threshold = doc.get("matching", {}).get("name_threshold", 0.9)

@@ -1,8 +1,11 @@
-"""Record linkage (rule 11): which Korean clusters already have their own native ECCP profile.
+"""Record linkage (rule 11): which clusters native to one side (home: Korean clusters on KICOX) already have
+their own native profile on the other platform (ECCP profiles located in Korea).
 
-A link is found by website (same host once scheme, 'www.' and path are stripped) or by name similarity
-(rapidfuzz token-sort ratio of the Korean cluster's English and romanised names against the ECCP title),
+A pair is found by website (same host once scheme, 'www.' and path are stripped) or by name similarity
+(rapidfuzz token-sort ratio of the home cluster's English and romanised names against the profile's name),
 and an operator can force or forbid any pair in mappings/links.toml. Each side is linked at most once.
+Scoring (`candidate_pairs`) and settling (`settle_pairs`) are separate, so the engine can score the home
+natives page by page and settle every pair once both sides were read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from rapidfuzz import fuzz
 from clusterbridge.mapping.data import LinkOverrides
 from clusterbridge.mapping.text import site_key
 from clusterbridge.model import Cluster
+
+Method = Literal["domain", "name", "override"]
 
 # hosts many unrelated organisations share; a match on them proves nothing
 SHARED_HOSTS = frozenset(
@@ -38,12 +43,23 @@ SHARED_HOSTS = frozenset(
 
 @dataclass(frozen=True)
 class Match:
-    """A Korean cluster (KICOX clstrId) linked to its native ECCP profile (uuid)."""
+    """A home native linked to its own profile on the other platform."""
 
-    kicox_id: str
-    eccp_id: str
+    home_id: str
+    profile_id: str
     score: float
-    method: Literal["domain", "name", "override"]
+    method: Method
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A possible match, before each side is settled to one partner. `rank` orders forced pairs first."""
+
+    home_id: str
+    profile_id: str
+    score: float
+    similarity: float
+    method: Method
 
 
 def comparable_name(name: str) -> str:
@@ -61,50 +77,56 @@ def name_score(names: Iterable[str], title: str) -> float:
     return max(scores, default=0.0)
 
 
-def _english_names(c: Cluster) -> list[str]:
+def _latin_names(c: Cluster) -> list[str]:
     return [n for n in dict.fromkeys([c.name_en, *(v for k, v in c.names.items() if k != "ko")]) if n]
 
 
-def match_natives(
-    korean: Iterable[Cluster], eccp_korean: Iterable[Cluster], overrides: LinkOverrides, threshold: float | None = None
-) -> list[Match]:
-    """Matches ordered by KICOX id. Forced pairs come first; then candidates by score, highest first,
-    each KICOX cluster and each ECCP profile used once; forbidden pairs are never proposed."""
+def candidate_pairs(
+    homes: Iterable[Cluster], profiles: Iterable[Cluster], overrides: LinkOverrides, threshold: float | None = None
+) -> list[Pair]:
+    """Every pair that could be one cluster's two profiles: forced pairs, same website, or names at least
+    `threshold` alike; forbidden pairs never."""
     threshold = overrides.name_threshold if threshold is None else threshold
-    kicox = {c.source_id: c for c in korean}
-    eccp = {c.source_id: c for c in eccp_korean}
-    forbidden = {(r.kicox_id, r.eccp_id) for r in overrides.forbid}
-
-    matches: list[Match] = []
-    taken_k: set[str] = set()
-    taken_e: set[str] = set()
-    for rule in overrides.force:
-        # a forced pair needs both records present: a stale override must not hide a mirror
-        if rule.kicox_id in kicox.keys() - taken_k and rule.eccp_id in eccp.keys() - taken_e:
-            matches.append(Match(rule.kicox_id, rule.eccp_id, 1.0, "override"))
-            taken_k.add(rule.kicox_id)
-            taken_e.add(rule.eccp_id)
-
-    candidates: list[tuple[float, float, str, str, Literal["domain", "name"]]] = []
-    for kid, k in kicox.items():
-        if kid in taken_k:
-            continue
-        k_site = site_key(k.website)
-        names = _english_names(k)
-        for eid, e in eccp.items():
-            if eid in taken_e or (kid, eid) in forbidden:
+    profile_list = list(profiles)
+    profile_ids = {p.source_id for p in profile_list}
+    forced = {(r.home_id, r.profile_id) for r in overrides.force}
+    forbidden = {(r.home_id, r.profile_id) for r in overrides.forbid}
+    out: list[Pair] = []
+    for home in homes:
+        for rule in overrides.force:
+            if rule.home_id == home.source_id and rule.profile_id in profile_ids:
+                out.append(Pair(home.source_id, rule.profile_id, 1.0, 1.0, "override"))
+        site = site_key(home.website)
+        names = _latin_names(home)
+        for profile in profile_list:
+            key = (home.source_id, profile.source_id)
+            if key in forbidden or key in forced:
                 continue
-            similarity = name_score(names, e.name_en)
-            e_site = site_key(e.website)
-            if k_site and k_site == e_site and k_site not in SHARED_HOSTS:
-                candidates.append((1.0, similarity, kid, eid, "domain"))
+            similarity = name_score(names, profile.name_en)
+            if site and site == site_key(profile.website) and site not in SHARED_HOSTS:
+                out.append(Pair(home.source_id, profile.source_id, 1.0, similarity, "domain"))
             elif similarity >= threshold:
-                candidates.append((round(similarity, 4), similarity, kid, eid, "name"))
-    # best first; ties broken by name similarity, then ids, so the outcome never depends on input order
-    for score, _sim, kid, eid, method in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2], c[3])):
-        if kid in taken_k or eid in taken_e:
+                out.append(Pair(home.source_id, profile.source_id, round(similarity, 4), similarity, "name"))
+    return out
+
+
+def settle_pairs(pairs: Iterable[Pair]) -> list[Match]:
+    """One partner each: forced pairs first, then by score, name similarity and ids (never by input order)."""
+    order = {"override": 0, "domain": 1, "name": 1}
+    taken_home: set[str] = set()
+    taken_profile: set[str] = set()
+    matches: list[Match] = []
+    for p in sorted(pairs, key=lambda p: (order[p.method], -p.score, -p.similarity, p.home_id, p.profile_id)):
+        if p.home_id in taken_home or p.profile_id in taken_profile:
             continue
-        matches.append(Match(kid, eid, score, method))
-        taken_k.add(kid)
-        taken_e.add(eid)
-    return sorted(matches, key=lambda m: m.kicox_id)
+        matches.append(Match(p.home_id, p.profile_id, p.score, p.method))
+        taken_home.add(p.home_id)
+        taken_profile.add(p.profile_id)
+    return sorted(matches, key=lambda m: m.home_id)
+
+
+def match_natives(
+    homes: Iterable[Cluster], profiles: Iterable[Cluster], overrides: LinkOverrides, threshold: float | None = None
+) -> list[Match]:
+    """Matches ordered by home id: `candidate_pairs` settled at once."""
+    return settle_pairs(candidate_pairs(homes, profiles, overrides, threshold))

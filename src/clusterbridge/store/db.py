@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from clusterbridge.config import default_dir
-from clusterbridge.errors import ConfigurationError, DatabaseNotMigrated, SyncLocked
+from clusterbridge.errors import ConfigurationError, DatabaseNotMigrated, LockLost, SyncLocked
 
 # a fixed 64-bit key for pg_try_advisory_lock: "clusterbridge sync"
 _PG_LOCK_KEY = 0x636C_7573_6272_6467
@@ -88,36 +86,82 @@ def require_migrated(engine: Engine) -> None:
         )
 
 
-@contextlib.contextmanager
-def sync_lock(engine: Engine) -> Iterator[None]:
-    """Hold the database's sync lock for the block, or raise SyncLocked at once.
+class SyncLock:
+    """The database's one-sync-at-a-time lock (rule 10), held for a run and checked before each batch.
 
-    PostgreSQL: a session advisory lock, shared by every replica that uses the database. SQLite: an OS lock
-    on a file beside the database. Both are released by the operating system or the server when the
-    holder dies, so a killed sync never leaves a stale lock behind.
+    PostgreSQL: a session advisory lock on a dedicated connection in autocommit mode, so it never sits "idle in
+    transaction" (where `idle_in_transaction_session_timeout` would end the session and silently free the lock).
+    `check()` proves the session still holds it; when the server ended the session (a timeout, a restart, an
+    operator's pg_terminate_backend) it raises LockLost and the run stops before writing anything more.
+    SQLite: an OS lock on a file beside the database. Both vanish with a killed process, so a killed sync
+    never leaves a stale lock behind.
     """
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}).scalar()
-            if not got:
-                raise SyncLocked("another sync is running on this database (PostgreSQL advisory lock held)")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: sa.Connection | None = None
+        self._fd: int | None = None
+
+    def acquire(self) -> SyncLock:
+        if self.engine.dialect.name == "postgresql":
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
-                yield
-            finally:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-                conn.commit()
-        return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    lock_path = Path(database).with_name(Path(database).name + ".lock")
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
+                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}).scalar()
+            except BaseException:
+                conn.close()
+                raise
+            if not got:
+                conn.close()
+                raise SyncLocked("another sync is running on this database (PostgreSQL advisory lock held)")
+            self._conn = conn
+            return self
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return self
+        lock_path = Path(database).with_name(Path(database).name + ".lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            os.close(fd)
             raise SyncLocked(f"another sync is running on this database (lock file {lock_path} held)") from exc
-        yield
-    finally:
-        os.close(fd)
+        self._fd = fd
+        return self
+
+    def check(self) -> None:
+        """Raise LockLost unless this process still holds the lock."""
+        if self._conn is None:
+            return
+        try:
+            held = self._conn.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": _PG_LOCK_KEY}).scalar()
+        except sa.exc.DBAPIError as exc:
+            raise LockLost(f"the database session holding the sync lock is gone ({exc.orig}); "
+                           "stopping before another sync can overlap") from exc
+        if not held:
+            raise LockLost("the sync lock is no longer held; stopping before another sync can overlap")
+
+    def release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+            except sa.exc.DBAPIError:
+                conn.invalidate()  # the session is gone, and the lock with it
+            finally:
+                conn.close()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def __enter__(self) -> SyncLock:
+        return self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+def sync_lock(engine: Engine) -> SyncLock:
+    """Hold the database's sync lock for a `with` block, or raise SyncLocked at once."""
+    return SyncLock(engine)

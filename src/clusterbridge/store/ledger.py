@@ -1,33 +1,45 @@
-"""The ledger: what clusterbridge wrote where, run history, quarantine and the deletion queue.
+"""The ledger: what clusterbridge wrote where, what each side holds, run history, quarantine, the deletion
+queue, and the scratch space of a run in progress.
 
-Every method commits its own short transaction, so whatever is recorded survives a crash the instant after.
+Every method commits its own transaction, so whatever is recorded survives a crash the instant after. Methods
+that the engine calls per record take whole batches, so a batch of records costs one transaction and a few
+statements, not several per record.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from clusterbridge.abc import RecordProblem
-from clusterbridge.reconcile.plan import LinkState
+from clusterbridge.reconcile.plan import LIVE_STATES, LinkState, MirrorState
 from clusterbridge.store.tables import (
     cursors,
-    eccp_kr_profiles,
     links,
     native_matches,
+    natives,
+    partner_suggestions,
     pending_deletions,
     record_errors,
+    run_mirrors,
+    run_plan,
+    run_tokens,
     sync_runs,
     sync_status,
 )
 
-DIRECTIONS = ("eccp-to-kicox", "kicox-to-eccp")
+CHUNK = 500  # ids per IN (…) clause: far under SQLite's bound-parameter limit
+OUTCOME_COLUMNS = ("created", "updated", "unchanged", "deleted", "linked", "skipped", "quarantined")
+COUNT_COLUMNS = ("pulled", "retried", "vanished", *OUTCOME_COLUMNS, "failed", "held_deletions")
 
 
 def now() -> datetime:
@@ -35,14 +47,26 @@ def now() -> datetime:
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were written as UTC."""
+    """A stored time as an aware UTC datetime (the column type already guarantees it; kept for callers)."""
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def canonical_json(payload: Any) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """JSON that hashes the same for the same content, and always encodes: lone surrogates (valid JSON, never
+    valid UTF-8) are written as escapes instead of crashing the write."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 @dataclass(frozen=True)
@@ -55,68 +79,155 @@ class PendingDeletion:
     reason: str
     state: str
     held_at: datetime
+    name: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One record a run handles, as spilled to the ledger's scratch table."""
+
+    item: str
+    seq: int
+    origin: str  # pulled | retried | vanished | orphan
+    kind: str
+    native_id: str
+    external_id: str
+    reason: str
+    mirror_id: str | None = None
+    name: str | None = None
+    country: str | None = None
+    payload: str | None = None
+    payload_hash: str | None = None
+    changed: datetime | None = None
+    repair: bool = False
+    held: bool = False
+    translation_pending: bool = False
+    withheld: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    native_id: str
+    stage: str
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class NativeSnapshot:
+    side: str
+    native_id: str
+    name: str
+    country: str
+    live: bool
+    changed: datetime
+    snapshot: str
+    snapshot_hash: str
 
 
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    # -- dialect helpers --------------------------------------------------------------------------------
+    def _upsert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+                keys: Sequence[str], update: Sequence[str]) -> None:
+        """INSERT … ON CONFLICT (keys) DO UPDATE SET update-columns, for a batch of rows in one statement."""
+        if not rows:
+            return
+        insert = postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=list(keys), set_={c: getattr(insert.excluded, c) for c in update}
+        )
+        conn.execute(statement, list(rows))
+
     # -- links ----------------------------------------------------------------------------------------
-    def link_states(self, direction: str) -> dict[str, LinkState]:
-        """Every link of a direction, without payloads (kept small: ids, state, hash)."""
-        q = sa.select(links.c.native_id, links.c.external_id, links.c.mirror_id, links.c.state,
-                      links.c.payload_hash).where(links.c.direction == direction)
+    def link_states(self, direction: str, native_ids: Iterable[str]) -> dict[str, LinkState]:
+        """The links of the given natives (ids, state, hash; never payloads)."""
+        ids = list(dict.fromkeys(native_ids))
+        out: dict[str, LinkState] = {}
+        c = links.c
         with self.engine.connect() as conn:
-            return {r.native_id: LinkState(r.native_id, r.external_id, r.mirror_id, r.state, r.payload_hash)
-                    for r in conn.execute(q)}
+            for part in _chunks(ids):
+                q = sa.select(c.native_id, c.external_id, c.mirror_id, c.state, c.payload_hash,
+                              c.translation_pending).where(c.direction == direction, c.native_id.in_(part))
+                for r in conn.execute(q):
+                    out[r.native_id] = LinkState(r.native_id, r.external_id, r.mirror_id, r.state, r.payload_hash,
+                                                 bool(r.translation_pending))
+        return out
 
-    def link_payload(self, direction: str, native_id: str) -> dict[str, Any] | None:
-        q = sa.select(links.c.payload).where(links.c.direction == direction, links.c.native_id == native_id)
+    def link_payloads(self, direction: str, native_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(native_ids))
+        out: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            text = conn.execute(q).scalar()
-        return json.loads(text) if text else None
+            for part in _chunks(ids):
+                q = sa.select(links.c.native_id, links.c.payload).where(
+                    links.c.direction == direction, links.c.native_id.in_(part), links.c.payload.is_not(None))
+                out.update({r.native_id: json.loads(r.payload) for r in conn.execute(q)})
+        return out
 
-    def _upsert_link(self, direction: str, native_id: str, values: dict[str, Any]) -> None:
+    def _write_links(self, conn: sa.Connection, direction: str, rows: Sequence[Mapping[str, Any]],
+                     columns: Sequence[str]) -> None:
         stamp = now()
+        full = [{"direction": direction, "created_at": stamp, "updated_at": stamp, **row} for row in rows]
+        self._upsert(conn, links, full, ("direction", "native_id"), (*columns, "updated_at"))
+
+    def mark_intents(self, direction: str, intents: Sequence[tuple[str, str, str, str | None]]) -> None:
+        """Record writes before they are sent — (native id, external id, "creating"|"deleting", mirror id) —
+        the crash-safety half of a write."""
+        if not intents:
+            return
+        existing = self.link_states(direction, [i[0] for i in intents])
+        rows = []
+        for native_id, external_id, state, mirror_id in intents:
+            known = existing.get(native_id)
+            rows.append({"native_id": native_id, "external_id": external_id, "state": state,
+                         "mirror_id": mirror_id or (known.mirror_id if known else None),
+                         "payload_hash": known.payload_hash if known else None})
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                links.update().where(links.c.direction == direction, links.c.native_id == native_id)
-                .values(updated_at=stamp, **values)
-            ).rowcount
-            if not updated:
-                conn.execute(links.insert().values(direction=direction, native_id=native_id, created_at=stamp,
-                                                   updated_at=stamp, **values))
+            self._write_links(conn, direction, rows, ("external_id", "state", "mirror_id"))
 
-    def mark_intent(self, direction: str, native_id: str, external_id: str, state: str,
-                    mirror_id: str | None = None) -> None:
-        """Record a write before it is sent ("creating" or "deleting"): the crash-safety half of a write."""
-        values: dict[str, Any] = {"external_id": external_id, "state": state}
-        if mirror_id is not None:
-            values["mirror_id"] = mirror_id
-        self._upsert_link(direction, native_id, values)
-
-    def mark_written(self, direction: str, native_id: str, external_id: str, mirror_id: str | None,
-                     payload: Any, payload_hash: str, native_changed: datetime | None) -> None:
-        self._upsert_link(direction, native_id, {
-            "external_id": external_id, "mirror_id": mirror_id, "state": "live", "payload_hash": payload_hash,
-            "payload": canonical_json(payload), "native_changed": native_changed, "written_at": now(),
-        })
+    def mark_written(self, direction: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Confirm writes: each row has native_id, external_id, mirror_id, payload (JSON text), payload_hash,
+        native_changed, translation_pending, withheld."""
+        if not rows:
+            return
+        stamp = now()
+        full = [{"state": "live", "written_at": stamp, **row} for row in rows]
+        with self.engine.begin() as conn:
+            self._write_links(conn, direction, full, ("external_id", "mirror_id", "state", "payload_hash", "payload",
+                                                      "native_changed", "written_at", "translation_pending",
+                                                      "withheld"))
 
     def mark_deleted(self, direction: str, native_id: str, external_id: str) -> None:
         if not native_id:
             return
-        self._upsert_link(direction, native_id, {"external_id": external_id, "state": "deleted",
-                                                 "payload_hash": None, "payload": None, "written_at": now()})
+        with self.engine.begin() as conn:
+            self._write_links(conn, direction, [{
+                "native_id": native_id, "external_id": external_id, "state": "deleted", "payload_hash": None,
+                "payload": None, "written_at": now(), "translation_pending": False}],
+                ("external_id", "state", "payload_hash", "payload", "written_at", "translation_pending"))
 
-    def mark_linked(self, direction: str, native_id: str, external_id: str) -> None:
-        self._upsert_link(direction, native_id, {"external_id": external_id, "state": "linked",
-                                                 "mirror_id": None, "payload_hash": None, "payload": None})
+    def mark_linked(self, direction: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Rule 11: these natives (native id, external id) have their own profile on the target: no mirror."""
+        rows = [{"native_id": n, "external_id": e, "state": "linked", "mirror_id": None, "payload_hash": None,
+                 "payload": None, "translation_pending": False} for n, e in pairs]
+        with self.engine.begin() as conn:
+            self._write_links(conn, direction, rows, ("external_id", "state", "mirror_id", "payload_hash", "payload",
+                                                      "translation_pending"))
 
     def count_live(self, direction: str) -> int:
         q = sa.select(sa.func.count()).select_from(links).where(
-            links.c.direction == direction, links.c.state.in_(("live", "creating", "deleting")))
+            links.c.direction == direction, links.c.state.in_(tuple(LIVE_STATES)))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+    def pending_translation_ids(self, direction: str) -> list[str]:
+        q = sa.select(links.c.native_id).where(links.c.direction == direction, links.c.translation_pending,
+                                               links.c.state == "live")
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
 
     def iter_links(self, direction: str | None = None) -> Iterator[sa.Row[Any]]:
         q = sa.select(links).order_by(links.c.direction, links.c.native_id)
@@ -133,62 +244,97 @@ class Ledger:
             row = conn.execute(q).first()
         if row is None:
             return None, None, None
-        return as_utc(row.value), as_utc(row.full_listing_at), row.last_full_count
+        return row.value, row.full_listing_at, row.last_full_count
 
-    def set_cursor(self, direction: str, value: datetime | None, full_count: int | None = None) -> None:
+    def set_cursor(self, direction: str, value: datetime | None, full_count: int | None = None,
+                   full_at: datetime | None = None) -> None:
         stamp = now()
-        values: dict[str, Any] = {"value": value, "updated_at": stamp}
+        row: dict[str, Any] = {"direction": direction, "value": value, "updated_at": stamp,
+                               "full_listing_at": None, "last_full_count": None}
+        update = ["value", "updated_at"]
         if full_count is not None:
-            values.update(full_listing_at=stamp, last_full_count=full_count)
+            row.update(full_listing_at=full_at or stamp, last_full_count=full_count)
+            update += ["full_listing_at", "last_full_count"]
         with self.engine.begin() as conn:
-            if not conn.execute(cursors.update().where(cursors.c.direction == direction).values(**values)).rowcount:
-                conn.execute(cursors.insert().values(direction=direction, **values))
+            self._upsert(conn, cursors, [row], ("direction",), update)
 
     # -- runs and status ------------------------------------------------------------------------------
+    def close_dead_runs(self, reason: str) -> int:
+        """Close runs left 'running' by a process that is gone; call only while holding the sync lock, which
+        proves no other sync is alive."""
+        with self.engine.begin() as conn:
+            closed = conn.execute(sync_runs.update().where(sync_runs.c.status == "running").values(
+                status="interrupted", finished_at=now(), error=reason)).rowcount
+            conn.execute(sync_status.update().values(run_in_progress=False, current_run_id=None))
+        return int(closed or 0)
+
     def start_run(self, trigger: str, direction: str, mode: str, dry_run: bool) -> int:
+        stamp = now()
         with self.engine.begin() as conn:
             result = conn.execute(sync_runs.insert().values(
-                trigger=trigger, direction=direction, mode=mode, dry_run=dry_run, started_at=now(), status="running",
-                pulled=0, created=0, updated=0, deleted=0, unchanged=0, failed=0, held_deletions=0))
-            return int(result.inserted_primary_key[0])
+                trigger=trigger, direction=direction, mode=mode, dry_run=dry_run, started_at=stamp, status="running",
+                pid=os.getpid(), **dict.fromkeys(COUNT_COLUMNS, 0)))
+            key = result.inserted_primary_key
+            assert key is not None  # an INSERT into a table with an integer key always gives one
+            run_id = int(key[0])
+            row = {"direction": direction, "run_in_progress": True, "current_run_id": run_id, "updated_at": stamp,
+                   "mirrors_live": 0, "records_failing": 0, "pending_deletions": 0, "records_behind": 0,
+                   "budget_stopped": False}
+            self._upsert(conn, sync_status, [row], ("direction",), ("run_in_progress", "current_run_id",
+                                                                     "updated_at"))
+        return run_id
 
-    def finish_run(self, run_id: int, status: str, counts: dict[str, int], anomalies: list[str],
+    def run_progress(self, run_id: int, counts: Mapping[str, int]) -> None:
+        """Counters of a run in progress, as its batches commit (so `status` tells the truth mid-run)."""
+        with self.engine.begin() as conn:
+            conn.execute(sync_runs.update().where(sync_runs.c.id == run_id).values(
+                **{k: v for k, v in counts.items() if k in COUNT_COLUMNS}))
+
+    def finish_run(self, run_id: int, status: str, counts: Mapping[str, int], anomalies: Sequence[str],
                    error: str | None) -> None:
         with self.engine.begin() as conn:
             conn.execute(sync_runs.update().where(sync_runs.c.id == run_id).values(
-                finished_at=now(), status=status, anomalies=json.dumps(anomalies, ensure_ascii=False) if anomalies
-                else None, error=error, **counts))
+                finished_at=now(), status=status, error=error,
+                anomalies=json.dumps(list(anomalies), ensure_ascii=False) if anomalies else None,
+                **{k: v for k, v in counts.items() if k in COUNT_COLUMNS}))
+
+    def run(self, run_id: int) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sync_runs).where(sync_runs.c.id == run_id)).first()
 
     def runs(self, limit: int = 20) -> list[sa.Row[Any]]:
         q = sa.select(sync_runs).order_by(sync_runs.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return list(conn.execute(q))
 
-    def update_status(self, direction: str, run_id: int, status: str, error: str | None,
-                      cursor: datetime | None, budget_stopped: bool) -> None:
+    def update_status(self, direction: str, *, run_id: int, status: str, started_at: datetime, error: str | None,
+                      budget_stopped: bool, fresh: bool) -> None:
+        """The dashboard row of a direction after a run. `fresh`: the run completed the direction without
+        leaving records behind, so the other side showed everything as of `started_at`."""
         stamp = now()
         failing = self.count_errors(direction)
         pending = len(self.pending_deletions(direction=direction))
-        live = self.count_live(direction)
         with self.engine.connect() as conn:
             previous = conn.execute(sa.select(sync_status).where(sync_status.c.direction == direction)).first()
-        last_success = stamp if status == "success" else (as_utc(previous.last_success_at) if previous else None)
-        lag = (stamp - cursor).total_seconds() if cursor else None
-        values = {"last_run_id": run_id, "last_run_at": stamp, "last_status": status, "last_success_at": last_success,
-                  "last_error": error, "cursor": cursor, "mirrors_live": live, "records_failing": failing,
-                  "pending_deletions": pending, "budget_stopped": budget_stopped, "lag_seconds": lag,
-                  "updated_at": stamp}
+        last_success = stamp if status == "success" else (previous.last_success_at if previous else None)
+        fresh_as_of = started_at if fresh else (previous.fresh_as_of if previous else None)
+        freshness = (stamp - fresh_as_of).total_seconds() if fresh_as_of else None
+        row = {"direction": direction, "last_run_id": run_id, "last_run_at": started_at, "last_status": status,
+               "last_success_at": last_success, "last_error": error, "cursor": self.cursor(direction)[0],
+               "mirrors_live": self.count_live(direction), "records_failing": failing, "pending_deletions": pending,
+               "records_behind": failing + pending, "budget_stopped": budget_stopped, "fresh_as_of": fresh_as_of,
+               "freshness_seconds": freshness, "lag_seconds": freshness, "run_in_progress": False,
+               "current_run_id": None, "updated_at": stamp}
         with self.engine.begin() as conn:
-            if previous is None:
-                conn.execute(sync_status.insert().values(direction=direction, **values))
-            else:
-                conn.execute(sync_status.update().where(sync_status.c.direction == direction).values(**values))
+            self._upsert(conn, sync_status, [row], ("direction",), [k for k in row if k != "direction"])
 
     def refresh_status_counts(self, direction: str) -> None:
-        """Recount the queue-dependent columns after an operator decision outside a run."""
+        """Recount the queue-dependent columns (after an operator decision outside a run)."""
+        failing = self.count_errors(direction)
+        pending = len(self.pending_deletions(direction=direction))
         with self.engine.begin() as conn:
             conn.execute(sync_status.update().where(sync_status.c.direction == direction).values(
-                pending_deletions=len(self.pending_deletions(direction=direction)),
+                pending_deletions=pending, records_failing=failing, records_behind=failing + pending,
                 mirrors_live=self.count_live(direction), updated_at=now()))
 
     def status_rows(self) -> list[sa.Row[Any]]:
@@ -196,27 +342,40 @@ class Ledger:
             return list(conn.execute(sa.select(sync_status).order_by(sync_status.c.direction)))
 
     # -- quarantine -----------------------------------------------------------------------------------
-    def quarantine(self, direction: str, stage: str, problem: RecordProblem, run_id: int) -> None:
+    def quarantine(self, direction: str, entries: Sequence[tuple[str, RecordProblem]], run_id: int) -> None:
+        """Store or refresh quarantined records — (stage, problem) with problem.source_id set — in one go."""
+        if not entries:
+            return
         stamp = now()
-        raw = canonical_json(problem.raw) if problem.raw is not None else None
+        ids = [p.source_id for _, p in entries if p.source_id]
         with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(record_errors.c.id, record_errors.c.attempts).where(
-                record_errors.c.direction == direction, record_errors.c.native_id == problem.source_id)).first()
-            values = {"stage": stage, "reason": problem.reason, "field": problem.field, "raw": raw,
-                      "retryable": problem.retryable, "last_seen": stamp, "last_run_id": run_id}
-            if existing:
-                conn.execute(record_errors.update().where(record_errors.c.id == existing.id)
-                             .values(attempts=existing.attempts + 1, **values))
-            else:
-                conn.execute(record_errors.insert().values(direction=direction, native_id=problem.source_id,
-                                                           first_seen=stamp, attempts=1, **values))
+            attempts: dict[str, int] = {}
+            for part in _chunks(ids):
+                q = sa.select(record_errors.c.native_id, record_errors.c.attempts).where(
+                    record_errors.c.direction == direction, record_errors.c.native_id.in_(part))
+                attempts.update({r.native_id: r.attempts for r in conn.execute(q)})
+            rows: dict[str, dict[str, Any]] = {}
+            for stage, problem in entries:
+                if not problem.source_id:
+                    continue
+                rows[problem.source_id] = {
+                    "direction": direction, "native_id": problem.source_id, "stage": stage,
+                    "reason": problem.reason[:2000], "field": (problem.field or None) and problem.field[:120],
+                    "raw": canonical_json(problem.raw) if problem.raw is not None else None,
+                    "retryable": problem.retryable, "attempts": attempts.get(problem.source_id, 0) + 1,
+                    "first_seen": stamp, "last_seen": stamp, "last_run_id": run_id,
+                }
+            self._upsert(conn, record_errors, list(rows.values()), ("direction", "native_id"),
+                         ("stage", "reason", "field", "raw", "retryable", "attempts", "last_seen", "last_run_id"))
 
     def clear_errors(self, direction: str, native_ids: Iterable[str]) -> None:
         ids = list(native_ids)
-        for start in range(0, len(ids), 500):
-            with self.engine.begin() as conn:
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            for part in _chunks(ids):
                 conn.execute(record_errors.delete().where(record_errors.c.direction == direction,
-                                                          record_errors.c.native_id.in_(ids[start:start + 500])))
+                                                          record_errors.c.native_id.in_(part)))
 
     def errors(self, direction: str | None = None) -> list[sa.Row[Any]]:
         q = sa.select(record_errors).order_by(record_errors.c.direction, record_errors.c.native_id)
@@ -230,25 +389,30 @@ class Ledger:
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 
-    def error_ids(self, direction: str) -> set[str]:
-        q = sa.select(record_errors.c.native_id).where(record_errors.c.direction == direction)
+    def quarantined(self, direction: str) -> list[QuarantinedRecord]:
+        """What a run retries by id: every quarantined record of the direction, with its raw form."""
+        q = sa.select(record_errors.c.native_id, record_errors.c.stage, record_errors.c.raw).where(
+            record_errors.c.direction == direction).order_by(record_errors.c.native_id)
         with self.engine.connect() as conn:
-            return set(conn.execute(q).scalars())
+            return [QuarantinedRecord(r.native_id, r.stage, r.raw) for r in conn.execute(q)]
 
     # -- deletion queue -------------------------------------------------------------------------------
-    def hold_deletion(self, direction: str, native_id: str, external_id: str, mirror_id: str | None,
-                      reason: str, run_id: int) -> bool:
-        """Queue a deletion for an operator; False when it is already waiting."""
+    def hold_deletions(self, direction: str, held: Sequence[Mapping[str, Any]], run_id: int) -> None:
+        """Queue deletions for an operator (each: native_id, external_id, mirror_id, reason, name, country);
+        one already waiting or decided stays as it is."""
+        if not held:
+            return
         with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(pending_deletions.c.id).where(
-                pending_deletions.c.direction == direction, pending_deletions.c.external_id == external_id,
-                pending_deletions.c.state.in_(("pending", "approved")))).first()
-            if exists:
-                return False
-            conn.execute(pending_deletions.insert().values(
-                direction=direction, native_id=native_id, external_id=external_id, mirror_id=mirror_id,
-                reason=reason, state="pending", run_id=run_id, held_at=now()))
-            return True
+            known: set[str] = set()
+            for part in _chunks([h["external_id"] for h in held]):
+                q = sa.select(pending_deletions.c.external_id).where(
+                    pending_deletions.c.direction == direction, pending_deletions.c.external_id.in_(part),
+                    pending_deletions.c.state.in_(("pending", "approved", "rejected")))
+                known.update(conn.execute(q).scalars())
+            rows = [{"direction": direction, "state": "pending", "run_id": run_id, "held_at": now(), **h}
+                    for h in held if h["external_id"] not in known]
+            if rows:
+                conn.execute(pending_deletions.insert(), rows)
 
     def pending_deletions(self, direction: str | None = None, states: tuple[str, ...] = ("pending",),
                           ids: Iterable[int] | None = None) -> list[PendingDeletion]:
@@ -259,7 +423,14 @@ class Ledger:
             q = q.where(pending_deletions.c.id.in_(list(ids)))
         with self.engine.connect() as conn:
             return [PendingDeletion(r.id, r.direction, r.native_id, r.external_id, r.mirror_id, r.reason, r.state,
-                                    as_utc(r.held_at) or now()) for r in conn.execute(q)]
+                                    r.held_at, r.name, r.country) for r in conn.execute(q)]
+
+    def decided_externals(self, direction: str, state: str) -> set[str]:
+        """External ids whose deletion an operator decided (`rejected`: keep the mirror)."""
+        q = sa.select(pending_deletions.c.external_id).where(pending_deletions.c.direction == direction,
+                                                              pending_deletions.c.state == state)
+        with self.engine.connect() as conn:
+            return set(conn.execute(q).scalars())
 
     def decide_deletion(self, deletion_id: int, state: str) -> None:
         with self.engine.begin() as conn:
@@ -267,47 +438,285 @@ class Ledger:
                          .values(state=state, decided_at=now()))
 
     def clear_reappeared(self, direction: str, native_ids: Iterable[str]) -> int:
-        """Pending deletions whose native is live again clear themselves."""
+        """Held or rejected deletions whose native is live again clear themselves."""
         ids = list(native_ids)
         cleared = 0
-        for start in range(0, len(ids), 500):
-            with self.engine.begin() as conn:
+        with self.engine.begin() as conn:
+            for part in _chunks(ids):
                 cleared += conn.execute(pending_deletions.update().where(
-                    pending_deletions.c.direction == direction, pending_deletions.c.state == "pending",
-                    pending_deletions.c.native_id.in_(ids[start:start + 500]),
-                ).values(state="cleared", decided_at=now())).rowcount
+                    pending_deletions.c.direction == direction,
+                    pending_deletions.c.state.in_(("pending", "rejected")),
+                    pending_deletions.c.native_id.in_(part),
+                ).values(state="cleared", decided_at=now())).rowcount or 0
         return cleared
 
-    # -- rule 11 --------------------------------------------------------------------------------------
-    def save_kr_profiles(self, profiles: dict[str, tuple[str, datetime]], replace_all: bool) -> None:
-        """ECCP native profiles in Korea (id → (cluster JSON, changed)), the candidates for rule 11."""
+    # -- natives (what each side holds) ----------------------------------------------------------------
+    def save_natives(self, snapshots: Sequence[NativeSnapshot]) -> set[tuple[str, str]]:
+        """Store the clusters a run pulled; returns the (side, id) whose snapshot changed (or is new)."""
+        if not snapshots:
+            return set()
+        stamp = now()
+        by_side: dict[str, list[NativeSnapshot]] = {}
+        for snap in snapshots:
+            by_side.setdefault(snap.side, []).append(snap)
+        changed: set[tuple[str, str]] = set()
         with self.engine.begin() as conn:
-            if replace_all:
-                conn.execute(eccp_kr_profiles.delete())
-            elif profiles:
-                conn.execute(eccp_kr_profiles.delete().where(eccp_kr_profiles.c.eccp_id.in_(list(profiles))))
-            for eccp_id, (cluster_json, changed) in profiles.items():
-                conn.execute(eccp_kr_profiles.insert().values(eccp_id=eccp_id, cluster=cluster_json, changed=changed))
+            for side, snaps in by_side.items():
+                before: dict[str, tuple[str, bool, datetime | None]] = {}
+                for part in _chunks([s.native_id for s in snaps]):
+                    q = sa.select(natives.c.native_id, natives.c.snapshot_hash, natives.c.live,
+                                  natives.c.withdrawn_at).where(natives.c.side == side, natives.c.native_id.in_(part))
+                    before.update({r.native_id: (r.snapshot_hash, r.live, r.withdrawn_at) for r in conn.execute(q)})
+                rows = []
+                for s in snaps:
+                    old = before.get(s.native_id)
+                    if old is not None and old[0] == s.snapshot_hash:
+                        continue
+                    changed.add((side, s.native_id))
+                    withdrawn = None if s.live else (old[2] if old is not None and not old[1] and old[2] else stamp)
+                    rows.append({"side": side, "native_id": s.native_id, "name": s.name, "country": s.country,
+                                 "live": s.live, "changed": s.changed, "snapshot": s.snapshot,
+                                 "snapshot_hash": s.snapshot_hash, "first_seen": stamp, "updated_at": stamp,
+                                 "withdrawn_at": withdrawn})
+                self._upsert(conn, natives, rows, ("side", "native_id"),
+                             ("name", "country", "live", "changed", "snapshot", "snapshot_hash", "updated_at",
+                              "withdrawn_at"))
+        return changed
 
-    def kr_profiles(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(eccp_kr_profiles.c.cluster)).scalars())
-
-    def save_matches(self, matches: Iterable[tuple[str, str, float, str]], scope: Iterable[str] | None) -> None:
-        """Record rule-11 matches (kicox id, eccp id, score, method) for the Korean clusters in `scope`
-        (every one when None), replacing what was known of them."""
+    def mark_natives_gone(self, side: str, native_ids: Iterable[str]) -> None:
+        """Natives a trusted full listing no longer holds: kept for reports, marked withdrawn."""
         stamp = now()
         with self.engine.begin() as conn:
-            if scope is None:
-                conn.execute(native_matches.delete())
-            else:
-                ids = list(scope)
-                for start in range(0, len(ids), 500):
-                    conn.execute(native_matches.delete().where(native_matches.c.kicox_id.in_(ids[start:start + 500])))
-            for kicox_id, eccp_id, score, method in matches:
-                conn.execute(native_matches.insert().values(kicox_id=kicox_id, eccp_id=eccp_id, score=score,
-                                                            method=method, matched_at=stamp))
+            for part in _chunks(list(native_ids)):
+                conn.execute(natives.update().where(natives.c.side == side, natives.c.native_id.in_(part),
+                                                    natives.c.live).values(live=False, withdrawn_at=stamp,
+                                                                           updated_at=stamp))
 
-    def matches(self) -> list[sa.Row[Any]]:
+    def native_snapshots(self, side: str, native_ids: Iterable[str]) -> dict[str, str]:
+        """Stored cluster JSON by id."""
+        out: dict[str, str] = {}
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(native_matches).order_by(native_matches.c.kicox_id)))
+            for part in _chunks(list(dict.fromkeys(native_ids))):
+                q = sa.select(natives.c.native_id, natives.c.snapshot).where(natives.c.side == side,
+                                                                             natives.c.native_id.in_(part))
+                out.update({r.native_id: r.snapshot for r in conn.execute(q)})
+        return out
+
+    def natives_in(self, side: str, countries: Sequence[str]) -> list[sa.Row[Any]]:
+        """Stored natives of a side located in the given countries (rule 11's candidates)."""
+        if not countries:
+            return []
+        q = sa.select(natives).where(natives.c.side == side, natives.c.country.in_(list(countries)))
+        with self.engine.connect() as conn:
+            return list(conn.execute(q))
+
+    def iter_natives(self, side: str | None = None, live: bool | None = None) -> Iterator[sa.Row[Any]]:
+        q = sa.select(natives).order_by(natives.c.side, natives.c.native_id)
+        if side is not None:
+            q = q.where(natives.c.side == side)
+        if live is not None:
+            q = q.where(natives.c.live.is_(live))
+        with self.engine.connect() as conn:
+            yield from conn.execute(q)
+
+    # -- rule 11 --------------------------------------------------------------------------------------
+    def save_matches(self, home_side: str, profile_side: str, matches: Iterable[tuple[str, str, float, str]],
+                     scope: Iterable[str] | None) -> None:
+        """Record rule-11 matches (home id, profile id, score, method) for the home natives in `scope` (every
+        one when None), replacing what was known of them."""
+        stamp = now()
+        rows = [{"home_side": home_side, "home_id": h, "profile_side": profile_side, "profile_id": p, "score": s,
+                 "method": m, "matched_at": stamp} for h, p, s, m in matches]
+        with self.engine.begin() as conn:
+            where = native_matches.c.home_side == home_side
+            if scope is None:
+                conn.execute(native_matches.delete().where(where))
+            else:
+                for part in _chunks(list(scope)):
+                    conn.execute(native_matches.delete().where(where, native_matches.c.home_id.in_(part)))
+            if rows:
+                conn.execute(native_matches.insert(), rows)
+
+    def matches(self, home_side: str | None = None) -> list[sa.Row[Any]]:
+        q = sa.select(native_matches).order_by(native_matches.c.home_side, native_matches.c.home_id)
+        if home_side is not None:
+            q = q.where(native_matches.c.home_side == home_side)
+        with self.engine.connect() as conn:
+            return list(conn.execute(q))
+
+    # -- partner suggestions --------------------------------------------------------------------------
+    def replace_suggestions(self, first_side: str, second_side: str, rows: Sequence[Mapping[str, Any]],
+                            scope: tuple[set[str], set[str]] | None) -> None:
+        """Store suggested pairs; `scope` (ids of each side whose suggestions were recomputed) limits what is
+        replaced, None replaces everything."""
+        c = partner_suggestions.c
+        with self.engine.begin() as conn:
+            base = (c.first_side == first_side) & (c.second_side == second_side)
+            if scope is None:
+                conn.execute(partner_suggestions.delete().where(base))
+            else:
+                for part in _chunks(sorted(scope[0])):
+                    conn.execute(partner_suggestions.delete().where(base, c.first_id.in_(part)))
+                for part in _chunks(sorted(scope[1])):
+                    conn.execute(partner_suggestions.delete().where(base, c.second_id.in_(part)))
+            if rows:
+                self._upsert(conn, partner_suggestions, rows, ("first_side", "first_id", "second_side", "second_id"),
+                             ("score", "rank_first", "rank_second", "reasons_en", "reasons_ko", "computed_at"))
+
+    def suggestions(self, first_side: str, second_side: str) -> list[sa.Row[Any]]:
+        c = partner_suggestions.c
+        q = sa.select(partner_suggestions).where(c.first_side == first_side, c.second_side == second_side).order_by(
+            c.score.desc(), c.first_id, c.second_id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(q))
+
+    # -- a run's scratch space ------------------------------------------------------------------------
+    def new_token(self, dry_run: bool) -> str:
+        token = str(uuid.uuid4())
+        with self.engine.begin() as conn:
+            conn.execute(run_tokens.insert().values(run_token=token, pid=os.getpid(), dry_run=dry_run,
+                                                    started_at=now()))
+        return token
+
+    def drop_token(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            for table in (run_plan, run_mirrors, run_tokens):
+                conn.execute(table.delete().where(table.c.run_token == token))
+
+    def drop_dead_tokens(self, keep: str, dry_run_age: timedelta = timedelta(hours=12)) -> None:
+        """Scratch rows of runs that died: every other real run (the caller holds the sync lock), and dry runs
+        older than `dry_run_age` (they take no lock, so a young one may still be working)."""
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(sa.select(run_tokens)))
+        for row in rows:
+            if row.run_token != keep and (not row.dry_run or row.started_at < now() - dry_run_age):
+                self.drop_token(row.run_token)
+
+    def stage_mirrors(self, token: str, direction: str, mirrors: Sequence[MirrorState]) -> None:
+        if not mirrors:
+            return
+        rows = [{"run_token": token, "direction": direction, "mirror_id": m.mirror_id, "external_id": m.external_id,
+                 "content_hash": m.content_hash, "claimed": False} for m in mirrors]
+        with self.engine.begin() as conn:
+            self._upsert(conn, run_mirrors, rows, ("run_token", "direction", "mirror_id"),
+                         ("external_id", "content_hash"))
+
+    def staged_mirrors(self, token: str, direction: str, external_ids: Iterable[str]) -> dict[str, MirrorState]:
+        """The first listed mirror (lowest mirror id) of each external id; further copies stay orphans."""
+        out: dict[str, MirrorState] = {}
+        c = run_mirrors.c
+        with self.engine.connect() as conn:
+            for part in _chunks(list(dict.fromkeys(external_ids))):
+                q = sa.select(c.mirror_id, c.external_id, c.content_hash).where(
+                    c.run_token == token, c.direction == direction, c.external_id.in_(part)).order_by(c.mirror_id)
+                for r in conn.execute(q):
+                    out.setdefault(r.external_id, MirrorState(r.mirror_id, r.external_id, r.content_hash))
+        return out
+
+    def claim_mirrors(self, token: str, direction: str, mirror_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(mirror_ids))
+        with self.engine.begin() as conn:
+            for part in _chunks(ids):
+                conn.execute(run_mirrors.update().where(
+                    run_mirrors.c.run_token == token, run_mirrors.c.direction == direction,
+                    run_mirrors.c.mirror_id.in_(part)).values(claimed=True))
+
+    def claim_linked_mirrors(self, token: str, direction: str) -> None:
+        """Claim the first mirror of every external id the ledger links to a native (those are handled
+        through their link, never as orphans)."""
+        live = sa.select(links.c.external_id).where(links.c.direction == direction,
+                                                    links.c.state.in_(tuple(LIVE_STATES)))
+        c = run_mirrors.c
+        first = (sa.select(c.external_id, sa.func.min(c.mirror_id).label("mirror_id"))
+                 .where(c.run_token == token, c.direction == direction, c.external_id.in_(live))
+                 .group_by(c.external_id))
+        with self.engine.connect() as conn:
+            ids = [r.mirror_id for r in conn.execute(first)]
+        self.claim_mirrors(token, direction, ids)
+
+    def orphan_mirrors(self, token: str, direction: str) -> list[MirrorState]:
+        c = run_mirrors.c
+        q = sa.select(c.mirror_id, c.external_id, c.content_hash).where(
+            c.run_token == token, c.direction == direction, sa.not_(c.claimed)).order_by(c.mirror_id)
+        with self.engine.connect() as conn:
+            return [MirrorState(r.mirror_id, r.external_id, r.content_hash) for r in conn.execute(q)]
+
+    def put_plan(self, token: str, direction: str, rows: Sequence[PlanRow]) -> None:
+        """Spill planned actions (a record handled twice in one run keeps its latest action)."""
+        if not rows:
+            return
+        latest = {r.item: r for r in rows}  # one statement may not touch a row twice
+        values = [{"run_token": token, "direction": direction, **r.__dict__} for r in latest.values()]
+        update = [k for k in PlanRow.__dataclass_fields__ if k != "item"]
+        with self.engine.begin() as conn:
+            self._upsert(conn, run_plan, values, ("run_token", "direction", "item"), update)
+
+    def planned_items(self, token: str, direction: str,
+                      items: Iterable[str]) -> dict[str, tuple[datetime | None, str | None]]:
+        """Items among `items` the run already planned, with the change time and payload hash planned."""
+        out: dict[str, tuple[datetime | None, str | None]] = {}
+        c = run_plan.c
+        with self.engine.connect() as conn:
+            for part in _chunks(list(dict.fromkeys(items))):
+                q = sa.select(c.item, c.changed, c.payload_hash).where(c.run_token == token,
+                                                                       c.direction == direction, c.item.in_(part))
+                out.update({r.item: (r.changed, r.payload_hash) for r in conn.execute(q)})
+        return out
+
+    def plan_rows(self, token: str, direction: str, kinds: Sequence[str] | None = None, *,
+                  held: bool | None = None, batch: int = 500) -> Iterator[list[PlanRow]]:
+        """Planned rows in the order they were planned, a batch at a time (never the whole plan in memory)."""
+        c = run_plan.c
+        last = -1
+        fields = [getattr(c, name) for name in PlanRow.__dataclass_fields__]
+        while True:
+            q = sa.select(*fields).where(c.run_token == token, c.direction == direction, c.seq > last)
+            if kinds is not None:
+                q = q.where(c.kind.in_(list(kinds)))
+            if held is not None:
+                q = q.where(c.held.is_(held))
+            with self.engine.connect() as conn:
+                rows = [PlanRow(**r._mapping) for r in conn.execute(q.order_by(c.seq).limit(batch))]
+            if not rows:
+                return
+            yield rows
+            last = rows[-1].seq
+
+    def plan_counts(self, token: str, direction: str) -> dict[tuple[str, bool, str], int]:
+        """(kind, held, origin) → count."""
+        c = run_plan.c
+        q = (sa.select(c.kind, c.held, c.origin, sa.func.count()).where(c.run_token == token,
+                                                                       c.direction == direction)
+             .group_by(c.kind, c.held, c.origin))
+        with self.engine.connect() as conn:
+            return {(r[0], bool(r[1]), r[2]): int(r[3]) for r in conn.execute(q)}
+
+    def plan_items_of(self, token: str, direction: str) -> set[str]:
+        """Native ids the run handled in a direction (for the ones it did not: vanished, retried)."""
+        c = run_plan.c
+        q = sa.select(c.native_id).where(c.run_token == token, c.direction == direction, c.native_id != "")
+        with self.engine.connect() as conn:
+            return set(conn.execute(q).scalars())
+
+    def vanished_links(self, token: str, direction: str,
+                       states: Iterable[str] = LIVE_STATES) -> list[LinkState]:
+        """Links (in `states`) of natives the run did not handle: a full listing no longer shows them."""
+        planned = sa.select(run_plan.c.native_id).where(run_plan.c.run_token == token,
+                                                        run_plan.c.direction == direction)
+        c = links.c
+        q = sa.select(c.native_id, c.external_id, c.mirror_id, c.state, c.payload_hash).where(
+            c.direction == direction, c.state.in_(tuple(states)), c.native_id.not_in(planned)
+        ).order_by(c.native_id)
+        with self.engine.connect() as conn:
+            return [LinkState(r.native_id, r.external_id, r.mirror_id, r.state, r.payload_hash)
+                    for r in conn.execute(q)]
+
+    def mark_plan(self, token: str, direction: str, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Update planned rows (item, {column: value}) — held flags, outcomes."""
+        if not changes:
+            return
+        c = run_plan.c
+        with self.engine.begin() as conn:
+            for item, values in changes:
+                conn.execute(run_plan.update().where(c.run_token == token, c.direction == direction,
+                                                     c.item == item).values(**values))

@@ -1,529 +1,854 @@
-"""One sync run: pull natives, plan against the ledger and the target, guard, write, record.
+"""One sync run: pull → normalise → render for the other side → reconcile → guard → write → ledger.
 
-The run is crash-safe because every write is announced in the ledger before it is sent ("creating",
-"deleting") and confirmed after; a run killed anywhere in between is finished by the next one, whose
-creates adopt what already exists on the target and whose deletes treat an absent mirror as done.
+A run goes through every direction it was asked for in two phases:
+1. **pull and plan**: the source's listing is read page by page; each native is normalised by its connector,
+   rendered for the readers of the other side, shaped into the target's payload and hashed, and the one action
+   that brings the target in line is spilled to the ledger's scratch table (nothing of the listing is held in
+   memory). Natives that may be one cluster's two profiles (rule 11) wait until both sides were read.
+2. **finish, guard and write**: the rule-11 pairs are settled, quarantined and pending records are retried by
+   id, natives gone from a full listing and orphan mirrors are planned for deletion, the guard rails hold what
+   an operator must see, and the plan is carried out in batches.
+A dry run goes through the same code up to the guards, and writes nothing anywhere.
+
+The run is crash-safe because every create and deletion is recorded in the ledger before it is sent and
+confirmed after; a run killed anywhere in between is finished by the next one, whose creates adopt what
+already exists on the target and whose deletes treat an absent mirror as done. The cursor only advances after
+a direction's writes all went out; records that fail are retried by id, so they never hold the cursor back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Protocol
 
 import structlog
 
-from clusterbridge.abc import Connector, MirrorWrite, RecordProblem
+from clusterbridge.abc import Connector, MirrorWrite, NativeRecord, RecordProblem, Translator, WriteResult
 from clusterbridge.config import Settings
-from clusterbridge.errors import ConfigurationError, PlatformError, QuotaExhausted
-from clusterbridge.mapping import Mapper
+from clusterbridge.errors import ConfigurationError, LockLost, PlatformError, QuotaExhausted, RecordRefused
+from clusterbridge.mapping.linkage import Match, candidate_pairs, settle_pairs
+from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.reconcile.guards import deletion_limit, listing_anomalies, update_limit
-from clusterbridge.reconcile.plan import LIVE_STATES, Action, MirrorState, NativeItem, Plan, decide, decide_absent
-from clusterbridge.store.ledger import DIRECTIONS, Ledger, now
+from clusterbridge.reconcile.plan import (
+    Action,
+    LinkState,
+    MirrorState,
+    NativeItem,
+    decide,
+    decide_orphan,
+    decide_unreadable,
+    decide_vanished,
+)
+from clusterbridge.render import Renderer
+from clusterbridge.sides import Bridge, Direction
+from clusterbridge.store.ledger import Ledger, NativeSnapshot, PlanRow, QuarantinedRecord, canonical_json, now
 from clusterbridge.sync.payload import content_hash
+from clusterbridge.sync.result import DirectionResult, RunResult, RunStatus
 
 log = structlog.get_logger("clusterbridge.sync")
 
-Direction = Literal["eccp-to-kicox", "kicox-to-eccp"]
-RunStatus = Literal["success", "partial", "failed", "stopped", "dry-run"]
-ROUTES: dict[str, tuple[str, str]] = {"eccp-to-kicox": ("eccp", "kicox"), "kicox-to-eccp": ("kicox", "eccp")}
-WRITE_BATCH = 100
+# a source change time further ahead than this is impossible: the record is quarantined, not believed
+FUTURE_TOLERANCE = timedelta(days=1)
+LINKED = "linked to its own profile"
+PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
+              "skip": "skipped", "link": "linked", "quarantine": "quarantined", "delete": "deleted"}
 
 
-@dataclass
-class DirectionResult:
-    """What one direction of a run did (or, in a dry run, would do)."""
+class Progress(Protocol):
+    """What the engine reports while a direction runs (a progress bar, log lines, or nothing)."""
 
-    direction: str
-    mode: str
-    status: RunStatus = "success"
-    plan: Plan | None = None
-    pulled: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    held: int = 0
-    anomalies: list[str] = field(default_factory=list)
-    error: str | None = None
-    run_id: int | None = None
-
-    def counts(self) -> dict[str, int]:
-        return {"pulled": self.pulled, "created": self.created, "updated": self.updated, "deleted": self.deleted,
-                "unchanged": self.unchanged, "failed": self.failed, "held_deletions": self.held}
+    def start(self, direction: str, phase: str, total: int | None) -> None: ...
+    def advance(self, direction: str, n: int = 1) -> None: ...
+    def finish(self, direction: str) -> None: ...
 
 
-@dataclass
-class RunResult:
-    directions: list[DirectionResult]
+class _Quiet:
+    def start(self, direction: str, phase: str, total: int | None) -> None:
+        return None
+
+    def advance(self, direction: str, n: int = 1) -> None:
+        return None
+
+    def finish(self, direction: str) -> None:
+        return None
+
+
+class TranslatorSource(Protocol):
+    """The configured translation: `offline` when none is set; `for_run` gives one run's translator (a dry
+    run's never calls a paid provider)."""
 
     @property
-    def exit_code(self) -> int:
-        """DESIGN.md: 0 in sync, 3 partial (records quarantined, deletions held, quota), 1 failed."""
-        statuses = {d.status for d in self.directions}
-        if statuses & {"failed", "stopped"}:
-            return 1
-        if "partial" in statuses:
-            return 3
-        return 0
+    def offline(self) -> bool: ...
+
+    def for_run(self, *, dry_run: bool) -> Translator: ...
+
+
+class LockCheck(Protocol):
+    def check(self) -> None: ...
 
 
 @dataclass
-class _Pulled:
-    """A direction after its pull and plan, before guards and writes."""
+class _Run:
+    """What one run shares across its directions."""
 
+    token: str
+    started: datetime
+    dry_run: bool
+    renderer: Renderer
+    # rule 11: natives that may be the own profile of another side's cluster, by '<side>:<id>'
+    candidates: dict[str, Cluster] = field(default_factory=dict)
+    # profiles whose state this run saw (their home natives are planned again)
+    seen_profiles: set[str] = field(default_factory=set)
+    matches: dict[str, Match] = field(default_factory=dict)
+    preview_limit: int = 0
+
+
+@dataclass
+class _DirectionRun:
+    """The state of one direction through both phases of a run."""
+
+    direction: Direction
     result: DirectionResult
-    plan: Plan
+    source: Connector
+    target: Connector
     full: bool
-    trusted: bool
-    live_ids: set[str]
     cursor: datetime | None
-    complete: bool
-    received: int
-    problems: list[tuple[str, RecordProblem]]
-    kr_profiles: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    clusters_for_matching: list[Cluster] = field(default_factory=list)
+    last_full_count: int | None
+    seq: int = 0
+    newest: datetime | None = None
+    reported_total: int | None = None
+    unidentified: int = 0
+    ended_on_error: str | None = None
+    changed_during: int = 0
+    trusted: bool = True
+    deferred: dict[str, Cluster] = field(default_factory=dict)
+    home_pulled: set[str] = field(default_factory=set)
+    profiles: list[Cluster] | None = None  # the other side's rule-11 candidates, as this direction sees them
+    failed: bool = False
+    attempted: int = 0  # planned writes and deletions sent (the rest of an interrupted run ends as skipped)
+
+    @property
+    def name(self) -> str:
+        return self.direction.name
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def end(self, status: RunStatus, error: str) -> None:
+        self.failed = True
+        self.result.status = status
+        self.result.error = error
 
 
 class SyncEngine:
+    """Runs syncs between the two sides of a bridge. Everything it talks to is injected."""
+
     def __init__(
         self,
         settings: Settings,
         ledger: Ledger,
+        bridge: Bridge,
         connectors: Mapping[str, Connector],
-        mapper: Mapper,
+        vocabulary: Vocabulary,
+        translation: TranslatorSource,
         *,
         stop_requested: Callable[[], bool] = lambda: False,
+        lock: LockCheck | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
+        self.bridge = bridge
         self.connectors = connectors
-        self.mapper = mapper
+        self.vocabulary = vocabulary
+        self.translation = translation
         self.stop_requested = stop_requested
+        self.lock = lock
+        self.progress: Progress = progress or _Quiet()
 
     # -- the run ----------------------------------------------------------------------------------------
-    def run(
-        self,
-        direction: str = "both",
-        *,
-        full: bool = False,
-        dry_run: bool = False,
-        trigger: str = "cli",
-        allow_mass_update: bool = False,
-    ) -> RunResult:
-        directions = list(DIRECTIONS) if direction == "both" else [direction]
-        for d in directions:
-            if d not in ROUTES:
-                raise ConfigurationError(f"unknown direction {d!r}: use eccp-to-kicox, kicox-to-eccp or both")
+    def run(self, direction: str = "both", *, full: bool = False, dry_run: bool = False, trigger: str = "cli",
+            allow_mass_update: bool = False, preview_limit: int = 0) -> RunResult:
+        """One run. A dry run keeps up to `preview_limit` planned actions per direction in its result (0: all)."""
+        wanted = self.bridge.select(direction)
+        token = self.ledger.new_token(dry_run)
+        if not dry_run:
+            closed = self.ledger.close_dead_runs("the process running it ended before the run finished")
+            if closed:
+                log.warning("sync.runs_closed", count=closed, status="interrupted",
+                            reason="left running by a process that is gone")
+            self.ledger.drop_dead_tokens(keep=token)
+        renderer = Renderer(self.vocabulary, self.translation.for_run(dry_run=dry_run),
+                            translating=not self.translation.offline)
+        run = _Run(token, now(), dry_run, renderer, preview_limit=preview_limit)
+        runs: list[_DirectionRun] = []
+        try:
+            for d in wanted:
+                runs.append(self._begin(d, full=full, dry_run=dry_run, trigger=trigger))
+            self._load_candidates(run)
+            for r in runs:
+                self._guarded(r, partial(self._pull, run, r))
+            self._settle_matches(run, runs)
+            for r in runs:
+                if not r.failed:
+                    self._guarded(r, partial(self._finish_plan, run, r))
+                if not r.failed:
+                    self._guarded(r, partial(self._guard_and_write, run, r, allow_mass_update))
+        finally:
+            for r in runs:
+                self._close(run, r)
+            self.ledger.drop_token(token)
+        return RunResult([r.result for r in runs])
 
-        pulled: dict[str, _Pulled] = {}
-        results: list[DirectionResult] = []
-        # ECCP first: its Korean profiles are the candidates against which Korean clusters are matched
-        for d in directions:
-            mode = "full" if full or self._full_due(d) else "incremental"
-            res = DirectionResult(direction=d, mode=mode)
-            results.append(res)
-            if not dry_run:
-                res.run_id = self.ledger.start_run(trigger, d, mode, dry_run)
-            bound = log.bind(direction=d, mode=mode, run_id=res.run_id)
-            bound.info("sync.start", dry_run=dry_run)
-            try:
-                pulled[d] = self._pull_and_plan(d, res, full=mode == "full", dry_run=dry_run)
-            except ConfigurationError:
-                self._finish(res, "failed", "configuration error", dry_run)
-                raise
-            except PlatformError as exc:
-                bound.error("sync.failed", error=str(exc))
-                self._finish(res, "failed", str(exc), dry_run)
+    def _begin(self, d: Direction, *, full: bool, dry_run: bool, trigger: str) -> _DirectionRun:
+        cursor, full_at, last_count = self.ledger.cursor(d.name)
+        due = cursor is None or full_at is None or now() - full_at > timedelta(hours=self.settings.full_reconcile_hours)
+        mode = "full" if full or due else "incremental"
+        result = DirectionResult(direction=d.name, mode=mode, dry_run=dry_run)
+        if not dry_run:
+            result.run_id = self.ledger.start_run(trigger, d.name, mode, dry_run)
+        log.info("sync.start", direction=d.name, mode=mode, dry_run=dry_run, run_id=result.run_id)
+        return _DirectionRun(d, result, self.connectors[d.source.name], self.connectors[d.target.name],
+                             full=mode == "full", cursor=cursor, last_full_count=last_count)
 
-        self._apply_matches(pulled, dry_run)
+    def _guarded(self, r: _DirectionRun, step: Callable[[], None]) -> None:
+        """Run one phase of a direction; whatever goes wrong ends that direction with the reason, never the
+        process. A configuration error or a lost lock still ends the whole run: nothing else can work."""
+        try:
+            step()
+        except ConfigurationError as exc:
+            r.end("failed", f"configuration error: {exc}")
+            raise
+        except LockLost as exc:
+            r.end("interrupted", str(exc))
+            raise
+        except PlatformError as exc:
+            log.error("sync.failed", direction=r.name, error=str(exc))
+            r.end("failed", str(exc))
+        except Exception as exc:  # any other failure is a bug: recorded; the other direction still runs
+            log.exception("sync.internal_error", direction=r.name, error=f"{type(exc).__name__}: {exc}")
+            r.end("failed", f"internal error: {type(exc).__name__}: {exc}")
 
-        for d, p in pulled.items():
-            res = p.result
-            try:
-                self._guard_and_write(d, p, dry_run=dry_run, allow_mass_update=allow_mass_update)
-            except ConfigurationError:
-                self._finish(res, "failed", "configuration error", dry_run)
-                raise
-            except PlatformError as exc:
-                log.error("sync.failed", direction=d, error=str(exc))
-                res.status, res.error = "failed", str(exc)
-            self._finish(res, res.status, res.error, dry_run, pulled=p)
-        return RunResult(results)
+    def _stopping(self) -> bool:
+        if self.lock is not None:
+            self.lock.check()
+        return self.stop_requested()
 
-    def _full_due(self, direction: str) -> bool:
-        cursor, full_at, _ = self.ledger.cursor(direction)
-        if cursor is None or full_at is None:
-            return True
-        return now() - full_at > timedelta(hours=self.settings.full_reconcile_hours)
+    # -- phase 1: pull and plan -------------------------------------------------------------------------
+    def _load_candidates(self, run: _Run) -> None:
+        """Rule 11's candidates as stored: the natives located in another side's home countries. A pull of
+        their side in this run replaces each one it sees."""
+        for d in self.bridge.directions:
+            if d.target.home_countries:
+                for row in self.ledger.natives_in(d.source.name, d.target.home_countries):
+                    run.candidates[f"{d.source.name}:{row.native_id}"] = Cluster.model_validate_json(row.snapshot)
 
-    # -- pull and plan ------------------------------------------------------------------------------------
-    def _mirror_index(self, target: Connector, target_name: str) -> tuple[dict[str, MirrorState], list[MirrorState]]:
-        index: dict[str, MirrorState] = {}
-        duplicates: list[MirrorState] = []
-        for page in target.iter_mirrors():
-            for mirror in page:
-                state = MirrorState(mirror.mirror_id, mirror.external_id, content_hash(mirror.payload, target_name))
-                if mirror.external_id in index:
-                    duplicates.append(state)
-                else:
-                    index[mirror.external_id] = state
-        return index, duplicates
-
-    def _pull_and_plan(self, direction: str, res: DirectionResult, *, full: bool, dry_run: bool) -> _Pulled:
-        source_name, target_name = ROUTES[direction]
-        source, target = self.connectors[source_name], self.connectors[target_name]
-        links = self.ledger.link_states(direction)
-        cursor, _, last_full_count = self.ledger.cursor(direction)
-        mirrors: dict[str, MirrorState] = {}
-        duplicates: list[MirrorState] = []
-        if full:
-            mirrors, duplicates = self._mirror_index(target, target_name)
-
-        plan = Plan(direction)
-        seen: set[str] = set()
-        live_ids: set[str] = set()
-        problems: list[tuple[str, RecordProblem]] = []
-        kr_profiles: dict[str, tuple[str, datetime]] = {}
-        korean: list[Cluster] = []
-        reported_total: int | None = None
-        received = 0
-        newest: datetime | None = None
-        pin: datetime | None = None  # the cursor may not pass a record that failed
-        ended_on_error: str | None = None
-
-        since = None if full else cursor
-        pages = source.iter_natives(since)
+    def _pull(self, run: _Run, r: _DirectionRun) -> None:
+        d, res = r.direction, r.result
+        if r.full:
+            self._scan_mirrors(run, r)
+        self.progress.start(d.name, "pull", None)
+        pages = r.source.iter_natives(None if r.full else r.cursor)
         try:
             for page in pages:
-                if page.reported_total is not None:
-                    reported_total = page.reported_total
-                received += len(page.records) + len(page.problems)
-                for problem in page.problems:
-                    problems.append(("pull", problem))
-                    pin = min(pin, newest) if pin and newest else (newest or since or pin)
-                for record in page.records:
-                    item, cluster = self._render(direction, record, problems)
-                    if item is None or cluster is None:
-                        pin = min(pin, newest) if pin and newest else (newest or since or pin)
-                        continue
-                    newest = max(newest, item.changed) if newest else item.changed
-                    seen.add(item.native_id)
-                    if item.live:
-                        live_ids.add(item.native_id)
-                    if source_name == "eccp" and cluster.country == "KR":
-                        kr_profiles[cluster.source_id] = (cluster.model_dump_json(), cluster.source_changed)
-                    if source_name == "kicox" and item.live:
-                        korean.append(cluster)
-                    mirror = mirrors.pop(item.external_id, None) if full else None
-                    plan.actions.append(self._slim(decide(item, links.get(item.native_id), mirror, full=full)))
-                if self.stop_requested():
-                    ended_on_error = "stopped on request before the listing ended"
-                    break
+                if page.reported_total is not None and r.reported_total is None:
+                    r.reported_total = page.reported_total
+                    self.progress.start(d.name, "pull", page.reported_total)
+                self._plan_page(run, r, page.records, page.problems)
+                self.progress.advance(d.name, len(page.records) + len(page.problems))
+                if self._stopping():
+                    r.ended_on_error = "stopped on request before the listing ended"
+                    r.end("interrupted", "stopped on request before the listing ended; nothing of it was written")
+                    return
         except QuotaExhausted as exc:
-            ended_on_error = str(exc)
+            r.ended_on_error = str(exc)
             res.anomalies.append(f"{exc} — the run resumes from here on a later run")
-            log.warning("sync.quota_exhausted", direction=direction, error=str(exc))
+            log.warning("sync.quota_exhausted", direction=d.name, error=str(exc))
         except PlatformError as exc:
-            if isinstance(exc, ConfigurationError):
-                raise
-            ended_on_error = str(exc)
-            log.warning("sync.listing_incomplete", direction=direction, error=str(exc))
+            r.ended_on_error = str(exc)
+            log.warning("sync.listing_incomplete", direction=d.name, error=str(exc))
         finally:
             close = getattr(pages, "close", None)
             if close is not None:
                 close()
-
-        res.pulled = received
-        trusted = True
-        if full:
-            anomalies = listing_anomalies(received, reported_total, last_full_count,
-                                          self.settings.listing_min_ratio, ended_on_error)
-            trusted = not anomalies
+        if r.ended_on_error and not r.full and not res.anomalies:
+            res.anomalies.append(f"the listing ended early: {r.ended_on_error}")
+        if r.full:
+            anomalies = listing_anomalies(res.counts["pulled"], r.reported_total, r.last_full_count,
+                                          self.settings.listing_min_ratio, r.ended_on_error,
+                                          changed_during=r.changed_during, unidentified=r.unidentified)
+            r.trusted = not anomalies
             res.anomalies.extend(a for a in anomalies if a not in res.anomalies)
-        elif ended_on_error and not res.anomalies:
-            res.anomalies.append(f"the listing ended early: {ended_on_error}")
 
-        absent = [link for nid, link in links.items() if nid not in seen]
-        # a mirror whose native the ledger knows but the listing did not show is handled through its link
-        linked_externals = {link.external_id for link in links.values() if link.state in LIVE_STATES}
-        orphans = [m for ext, m in mirrors.items() if ext not in linked_externals] + duplicates
-        # an untrusted listing still plans its deletions: the guard holds them for an operator
-        plan.actions.extend(decide_absent(absent, orphans, full=full, trusted=True))
+    def _scan_mirrors(self, run: _Run, r: _DirectionRun) -> None:
+        """Spill the target's full mirror listing to the ledger (for drift, repairs and orphans)."""
+        keys = r.target.server_keys
+        for page in r.target.iter_mirrors():
+            self.ledger.stage_mirrors(run.token, r.name, [
+                MirrorState(m.mirror_id, m.external_id, content_hash(m.payload, keys)) for m in page if m.mirror_id])
 
-        new_cursor = newest if pin is None else min(pin, newest or pin)
-        res.plan = plan
-        counted = ended_on_error is None and (reported_total is None or reported_total == received)
-        return _Pulled(result=res, plan=plan, full=full, trusted=trusted, live_ids=live_ids,
-                       cursor=new_cursor or cursor, complete=counted, received=received,
-                       problems=problems, kr_profiles=kr_profiles, clusters_for_matching=korean)
+    def _plan_page(self, run: _Run, r: _DirectionRun, records: Sequence[NativeRecord],
+                   problems: Sequence[RecordProblem]) -> None:
+        d, res = r.direction, r.result
+        horizon = run.started + FUTURE_TOLERANCE
+        ids = [x.native_id for x in records] + [p.source_id for p in problems if p.source_id]
+        links = self.ledger.link_states(d.name, ids)
+        before = self.ledger.planned_items(run.token, d.name, ids)
+        rows: list[PlanRow] = []
+        snapshots: list[NativeSnapshot] = []
+        live_ids: list[str] = []
+        for problem in problems:
+            if problem.source_id is None or problem.source_id not in before:
+                res.counts["pulled"] += 1
+            rows.append(self._unreadable(r, "pull", problem, links))
+        for record in records:
+            native_id = record.native_id
+            seen = before.get(native_id)
+            if seen is not None and seen[0] is not None and record.changed <= seen[0]:
+                continue  # the listing gave this version already (it was edited while the listing paged)
+            if seen is None:
+                res.counts["pulled"] += 1
+            if record.changed > horizon:
+                rows.append(self._unreadable(r, "pull", RecordProblem(
+                    native_id, f"its change time {record.changed.isoformat()} lies in the future: not believed",
+                    "changed", _raw(record.wire)), links))
+                continue
+            r.newest = max(r.newest, record.changed) if r.newest else record.changed
+            if record.changed >= run.started - timedelta(seconds=1):
+                r.changed_during += 1
+            try:
+                cluster = r.source.normalise(record)
+                if cluster.source_id != native_id:
+                    raise ValueError(f"id: the record says {cluster.source_id!r}, the listing {native_id!r}")
+            except ValueError as exc:
+                rows.append(self._unreadable(r, "normalise", RecordProblem(
+                    native_id, f"cannot read: {exc}", _field(exc), _raw(record.wire)), links))
+                continue
+            except Exception as exc:  # a bug, or a record no rule foresaw: this record only
+                log.exception("record.internal_error", direction=d.name, native_id=native_id)
+                rows.append(self._unreadable(r, "normalise", RecordProblem(
+                    native_id, f"internal error: {type(exc).__name__}: {exc}", None, _raw(record.wire)), links))
+                continue
+            snapshots.append(_snapshot(cluster))
+            if cluster.live:
+                live_ids.append(native_id)
+            if cluster.country in d.target.home_countries:
+                # perhaps the own profile of a cluster native to the target side (rule 11): settled later
+                key = f"{d.source.name}:{native_id}"
+                run.candidates[key] = cluster
+                run.seen_profiles.add(key)
+                r.deferred[native_id] = cluster
+                continue
+            if d.source.home_countries:
+                r.home_pulled.add(native_id)
+                if cluster.country in d.source.home_countries and self._has_candidates(run, r, cluster):
+                    r.deferred[native_id] = cluster
+                    continue
+            rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled"))
+        self._put(run, r, rows)
+        if not run.dry_run:
+            self.ledger.save_natives(snapshots)
+            if live_ids:
+                cleared = self.ledger.clear_reappeared(d.name, live_ids)
+                if cleared:
+                    log.info("deletions.cleared", direction=d.name, count=cleared, reason="the natives are live again")
 
-    @staticmethod
-    def _slim(action: Action) -> Action:
-        """Drop the payload of actions that will never be written, so a large listing stays small."""
-        if action.kind in ("unchanged", "skip", "delete"):
-            return Action(action.kind, action.native_id, action.external_id, action.reason,
-                          mirror_id=action.mirror_id, payload_hash=action.payload_hash, changed=action.changed,
-                          name=action.name)
-        return action
+    def _put(self, run: _Run, r: _DirectionRun, rows: Sequence[PlanRow]) -> None:
+        self.ledger.put_plan(run.token, r.name, rows)
+        if r.full:
+            self.ledger.claim_mirrors(run.token, r.name, [x.mirror_id for x in rows if x.mirror_id])
 
-    def _render(self, direction: str, record: Any,
-                problems: list[tuple[str, RecordProblem]]) -> tuple[NativeItem | None, Cluster | None]:
-        source_name, target_name = ROUTES[direction]
-        native_id = str(getattr(record, "id", None) or getattr(record, "clstrId", "?"))
+    def _has_candidates(self, run: _Run, r: _DirectionRun, cluster: Cluster) -> bool:
+        if r.profiles is None:
+            prefix = f"{r.direction.target.name}:"
+            r.profiles = [c for k, c in run.candidates.items() if k.startswith(prefix)]
+        return bool(r.profiles) and bool(candidate_pairs([cluster], r.profiles, self.vocabulary.data.links))
+
+    def _unreadable(self, r: _DirectionRun, stage: str, problem: RecordProblem,
+                    links: Mapping[str, LinkState]) -> PlanRow:
+        """A record that could not be read or rendered: quarantined with its reason, its mirror kept (a record
+        the service cannot read is not a record that is gone)."""
+        native_id = problem.source_id
+        if native_id is None:
+            r.unidentified += 1
+            native_id = "unidentified:" + hashlib.sha256(canonical_json(problem.raw).encode()).hexdigest()[:16]
+        link = links.get(native_id)
+        where = f" (field {problem.field})" if problem.field else ""
+        action = decide_unreadable(native_id, r.source.external_id(native_id), link,
+                                   f"{stage}: {problem.reason}{where}")
+        kept = link is not None and link.has_mirror
+        if kept:
+            r.result.kept += 1
+        log.warning("record.quarantined", direction=r.name, native_id=native_id, stage=stage, reason=problem.reason,
+                    field=problem.field, mirror_kept=kept)
+        info = canonical_json({"stage": stage, "field": problem.field, "raw": problem.raw,
+                               "retryable": problem.retryable})
+        return PlanRow(item=native_id, seq=r.next_seq(), origin="pulled", kind=action.kind, native_id=native_id,
+                       external_id=action.external_id, reason=action.reason, mirror_id=action.mirror_id, payload=info)
+
+    def _plan_native(self, run: _Run, r: _DirectionRun, cluster: Cluster, link: LinkState | None, origin: str,
+                     linked_to: str | None = None) -> PlanRow:
+        """Render one native for the target's readers and decide its action; a record that cannot be rendered
+        is quarantined."""
+        links = {cluster.source_id: link} if link else {}
         try:
-            cluster = self.mapper.from_eccp(record) if source_name == "eccp" else self.mapper.from_kicox(record)
-        except (ValueError, KeyError) as exc:
-            problems.append(("normalise", RecordProblem(native_id, f"cannot normalise: {exc}",
-                                                        raw=record.model_dump(mode="json"))))
-            return None, None
+            item, withheld, pending, payload = self._render(run, r, cluster)
+        except ValueError as exc:
+            row = self._unreadable(r, "render", RecordProblem(
+                cluster.source_id, f"cannot show on the {r.direction.target.name} side: {exc}", _field(exc)), links)
+            return replace(row, origin=origin)
+        except Exception as exc:  # a bug, or a record no rule foresaw: this record only
+            log.exception("record.internal_error", direction=r.name, native_id=cluster.source_id)
+            row = self._unreadable(r, "render", RecordProblem(
+                cluster.source_id, f"internal error: {type(exc).__name__}: {exc}"), links)
+            return replace(row, origin=origin)
+        mirror = None
+        if r.full:
+            mirror = self.ledger.staged_mirrors(run.token, r.name, [item.external_id]).get(item.external_id)
+        action = decide(item, link, mirror, full=r.full, linked_to=linked_to)
+        written = payload if action.kind in ("create", "update", "adopt") else None
+        return _row(action, r.next_seq(), origin, written, withheld, pending)
+
+    def _render(self, run: _Run, r: _DirectionRun, cluster: Cluster) -> tuple[NativeItem, str | None, bool,
+                                                                              str | None]:
+        """The native as the target would show it: (item, withheld counts JSON, translation pending, payload)."""
+        external_id = r.source.external_id(cluster.source_id)
         payload: dict[str, Any] | None = None
         digest: str | None = None
+        withheld: str | None = None
+        pending = False
         if cluster.live:
-            try:
-                payload = (self.mapper.to_kicox_mirror(cluster) if target_name == "kicox"
-                           else self.mapper.to_eccp_mirror(cluster))
-            except ValueError as exc:
-                problems.append(("render", RecordProblem(native_id, f"cannot render for {target_name}: {exc}",
-                                                         raw=record.model_dump(mode="json"))))
-                return None, None
-            digest = content_hash(payload, target_name)
-        item = NativeItem(native_id=cluster.source_id, external_id=self.mapper.external_id(cluster), live=cluster.live,
-                          changed=cluster.source_changed, name=cluster.name_en, payload=payload, payload_hash=digest)
-        return item, cluster
+            rendering = run.renderer.render(cluster, r.direction.target, external_id)
+            payload = r.target.shape(rendering.record)
+            digest = content_hash(payload, r.target.server_keys)
+            pending = rendering.record.translation_pending
+            if rendering.withheld.total():
+                withheld = canonical_json(rendering.withheld.as_dict())
+        item = NativeItem(native_id=cluster.source_id, external_id=external_id, live=cluster.live,
+                          changed=cluster.source_changed, name=cluster.name_en, country=cluster.country,
+                          payload=payload, payload_hash=digest)
+        return item, withheld, pending, canonical_json(payload) if payload is not None else None
 
-    # -- rule 11 ------------------------------------------------------------------------------------------
-    def _apply_matches(self, pulled: dict[str, _Pulled], dry_run: bool) -> None:
-        """Link Korean clusters that have their own ECCP profile: neither side gets a mirror of them."""
-        from_eccp = pulled.get("eccp-to-kicox")
-        from_kicox = pulled.get("kicox-to-eccp")
-        if from_eccp is not None and not dry_run:
-            self.ledger.save_kr_profiles(from_eccp.kr_profiles, replace_all=from_eccp.full and from_eccp.complete)
-        if from_kicox is not None:
-            profiles = (
-                [Cluster.model_validate_json(c) for c, _ in from_eccp.kr_profiles.values()]
-                if from_eccp is not None and from_eccp.full
-                else [Cluster.model_validate_json(c) for c in self.ledger.kr_profiles()]
-            )
-            matches = self.mapper.match_natives(from_kicox.clusters_for_matching, profiles)
-            if not dry_run:
-                scope = None if from_kicox.full else [c.source_id for c in from_kicox.clusters_for_matching]
-                self.ledger.save_matches(((m.kicox_id, m.eccp_id, m.score, m.method) for m in matches), scope)
-            by_kicox = {m.kicox_id: m for m in matches}
-            self._relink(from_kicox.plan, {k: f"ECCP {m.eccp_id} ({m.method}, score {m.score:.2f})"
-                                           for k, m in by_kicox.items()})
-        if from_eccp is not None:
-            stored = {row.eccp_id: row for row in self.ledger.matches()}
-            self._relink(from_eccp.plan, {e: f"KICOX {row.kicox_id} ({row.method}, score {row.score:.2f})"
-                                          for e, row in stored.items()})
+    # -- rule 11 ----------------------------------------------------------------------------------------
+    def _settle_matches(self, run: _Run, runs: Sequence[_DirectionRun]) -> None:
+        """Settle which native of a home side has its own profile on the other side, once both were read.
 
-    @staticmethod
-    def _relink(plan: Plan, linked: Mapping[str, str]) -> None:
-        for i, action in enumerate(plan.actions):
-            target = linked.get(action.native_id)
-            if target is None or action.kind == "skip":
+        Pairs are scored for the home natives this run pulled; the stored matches stand for the ones it did
+        not pull (an incremental run)."""
+        for d in self.bridge.directions:
+            if not d.source.home_countries:
                 continue
-            has_mirror = action.kind in ("update", "unchanged", "adopt", "delete") or action.mirror_id is not None
-            plan.actions[i] = Action(
-                "delete" if has_mirror else "skip", action.native_id, action.external_id,
-                f"linked to its own profile {target}", mirror_id=action.mirror_id, name=action.name,
-                changed=action.changed, linked_to=target,
-            )
+            r = next((x for x in runs if x.direction == d), None)
+            profiles = [c for k, c in run.candidates.items() if k.startswith(f"{d.target.name}:")]
+            homes = [c for c in r.deferred.values()] if r is not None else []
+            fresh = settle_pairs(candidate_pairs(homes, profiles, self.vocabulary.data.links))
+            complete = r is not None and r.full and r.ended_on_error is None and not r.failed
+            pulled = r.home_pulled if r is not None else set()
+            taken = {m.profile_id for m in fresh}
+            kept = [] if complete else [
+                Match(x.home_id, x.profile_id, x.score, x.method) for x in self.ledger.matches(d.source.name)
+                if x.home_id not in pulled and x.profile_id not in taken]
+            if not run.dry_run and r is not None and not r.failed:
+                self.ledger.save_matches(d.source.name, d.target.name,
+                                         [(m.home_id, m.profile_id, m.score, m.method) for m in fresh],
+                                         None if complete else pulled)
+            for m in fresh + kept:
+                run.matches[f"{d.source.name}:{m.home_id}"] = m
+                run.matches[f"{d.target.name}:{m.profile_id}"] = m
 
-    # -- guards and writes --------------------------------------------------------------------------------
-    def _guard_and_write(self, direction: str, p: _Pulled, *, dry_run: bool, allow_mass_update: bool) -> None:
-        res, plan = p.result, p.plan
-        target_name = ROUTES[direction][1]
-        target = self.connectors[target_name]
-        live = self.ledger.count_live(direction)
+    def _linked_to(self, run: _Run, d: Direction, cluster: Cluster) -> str | None:
+        """The target's own profile of this native, when rule 11 links them. A home native is linked while its
+        profile is live (so it never goes unseen on the target); a profile is never mirrored back while it is
+        some home native's own profile, whatever that native's state."""
+        match = run.matches.get(f"{d.source.name}:{cluster.source_id}")
+        if match is None:
+            return None
+        how = f"({match.method}, score {match.score:.2f})"
+        if d.source.home_countries and match.home_id == cluster.source_id:
+            profile = run.candidates.get(f"{d.target.name}:{match.profile_id}")
+            if profile is None or not profile.live:
+                return None
+            return f"{LINKED} {d.target.name}:{match.profile_id} {how}"
+        return f"{LINKED} {d.target.name}:{match.home_id} {how}"
 
-        if not dry_run:
-            cleared = self.ledger.clear_reappeared(direction, p.live_ids)
-            if cleared:
-                log.info("deletions.cleared", direction=direction, count=cleared,
-                         reason="the natives are live again")
-            for stage, problem in p.problems:
-                self.ledger.quarantine(direction, stage, problem, res.run_id or 0)
-        res.failed = len(p.problems)
+    # -- phase 2: finish the plan -----------------------------------------------------------------------
+    def _finish_plan(self, run: _Run, r: _DirectionRun) -> None:
+        d = r.direction
+        if r.deferred:
+            ids = sorted(r.deferred)
+            links = self.ledger.link_states(d.name, ids)
+            self._put(run, r, [self._plan_native(run, r, r.deferred[nid], links.get(nid), "pulled",
+                                                 self._linked_to(run, d, r.deferred[nid])) for nid in ids])
+        self._retry_by_id(run, r)
+        vanished: list[PlanRow] = []
+        if r.full:
+            self.ledger.claim_linked_mirrors(run.token, d.name)
+        # an incremental run only finishes interrupted deletions; an untrusted listing's deletions are held later
+        states = ("live", "creating", "deleting") if r.full else ("deleting",)
+        for link in self.ledger.vanished_links(run.token, d.name, states):
+            action = decide_vanished(link, full=r.full, trusted=True)
+            if action is not None:
+                vanished.append(_row(action, r.next_seq(), "vanished", None, None, False))
+        if r.full:
+            for mirror in self.ledger.orphan_mirrors(run.token, d.name):
+                action = decide_orphan(mirror, full=True, trusted=True)
+                if action is not None:
+                    row = _row(action, r.next_seq(), "orphan", None, None, False)
+                    vanished.append(replace(row, item=f"mirror:{mirror.mirror_id}"))
+        r.result.counts["vanished"] += len(vanished)
+        self.ledger.put_plan(run.token, d.name, vanished)
+        if r.full and r.trusted and not run.dry_run:
+            self.ledger.mark_natives_gone(d.source.name, [x.native_id for x in vanished if x.origin == "vanished"])
 
-        updates = plan.of("update")
+    def _retry_by_id(self, run: _Run, r: _DirectionRun) -> None:
+        """Records the listing did not bring but that need another look: quarantined ones (on every run until
+        they pass), ones whose translation is pending, and home natives whose rule-11 profile changed."""
+        d = r.direction
+        planned = self.ledger.plan_items_of(run.token, d.name)
+        quarantined = {q.native_id: q for q in self.ledger.quarantined(d.name)
+                       if q.native_id not in planned and not q.native_id.startswith("unidentified:")}
+        wanted = set(quarantined)
+        if not self.translation.offline:
+            wanted |= set(self.ledger.pending_translation_ids(d.name)) - planned
+        if d.source.home_countries:
+            for key in run.seen_profiles:
+                match = run.matches.get(key)
+                if key.startswith(f"{d.target.name}:") and match is not None and match.home_id not in planned:
+                    wanted.add(match.home_id)
+        if not wanted:
+            return
+        ordered = sorted(wanted)
+        snapshots = self.ledger.native_snapshots(d.source.name, ordered)
+        links = self.ledger.link_states(d.name, ordered)
+        rows: list[PlanRow] = []
+        for native_id in ordered:
+            quarantine = quarantined.get(native_id)
+            try:
+                cluster = self._retry_cluster(r, native_id, quarantine, snapshots.get(native_id))
+            except ValueError as exc:
+                stage = quarantine.stage if quarantine else "normalise"
+                row = self._unreadable(r, stage, RecordProblem(native_id, f"still cannot read: {exc}", _field(exc),
+                                                               _stored_raw(quarantine)), links)
+                rows.append(replace(row, origin="retried"))
+                r.result.counts["retried"] += 1
+                continue
+            if cluster is None:
+                continue  # nothing to retry from: the next listing that holds it brings it
+            r.result.counts["retried"] += 1
+            rows.append(self._plan_native(run, r, cluster, links.get(native_id), "retried",
+                                          self._linked_to(run, d, cluster)))
+        self._put(run, r, rows)
+
+    def _retry_cluster(self, r: _DirectionRun, native_id: str, quarantine: QuarantinedRecord | None,
+                       snapshot: str | None) -> Cluster | None:
+        """The best material to retry a record from: the raw record for one that could not be read, the stored
+        snapshot otherwise."""
+        if quarantine is not None and quarantine.stage in ("pull", "normalise"):
+            raw = _stored_raw(quarantine)
+            if raw is None:
+                return None
+            return r.source.normalise(NativeRecord(native_id, now(), raw))
+        return Cluster.model_validate_json(snapshot) if snapshot is not None else None
+
+    # -- guards and writes ------------------------------------------------------------------------------
+    def _guard_and_write(self, run: _Run, r: _DirectionRun, allow_mass_update: bool) -> None:
+        d, res = r.direction, r.result
+        live = self.ledger.count_live(d.name)
+        updates = sum(n for (kind, _, _), n in self.ledger.plan_counts(run.token, d.name).items() if kind == "update")
         limit = update_limit(live, self.settings.update_budget_count, self.settings.update_budget_share)
-        if live and len(updates) > limit and not allow_mass_update:
-            message = (f"update budget: this run would update {len(updates)} of {live} mirrors (limit {limit}); "
+        if live and updates > limit and not allow_mass_update:
+            message = (f"update budget: this run would update {updates} of {live} mirrors (limit {limit}); "
                        "nothing was written in this direction. If a change is meant to touch every record, "
                        "rerun with --allow-mass-update")
-            res.status, res.error = "stopped", message
             res.anomalies.append(message)
-            log.warning("sync.update_budget_exceeded", direction=direction, updates=len(updates), limit=limit,
+            res.budget_stopped = True
+            log.warning("sync.update_budget_exceeded", direction=d.name, updates=updates, limit=limit,
                         mirrors_live=live)
+            self._count_plan(run, r)
+            r.end("stopped", message)
             return
-
-        deletes = plan.of("delete")
-        waiting = {d.external_id for d in self.ledger.pending_deletions(direction=direction)}
-        hold_all = not p.trusted or len(deletes) > deletion_limit(
-            live, self.settings.delete_max_count, self.settings.delete_max_share)
-        to_delete: list[Action] = []
-        held: list[Action] = []
-        for action in deletes:
-            (held if hold_all or action.external_id in waiting else to_delete).append(action)
-        approved = self.ledger.pending_deletions(direction=direction, states=("approved",))
+        held = self._hold_deletions(run, r, live)
+        self._count_plan(run, r)
+        if run.dry_run:
+            self._keep_preview(run, r)
+            return
         if held:
-            res.held = len(held)
-            log.warning("deletions.held", direction=direction, count=len(held), mirrors_live=live,
-                        limit=deletion_limit(live, self.settings.delete_max_count, self.settings.delete_max_share),
-                        hint="review with `clusterbridge deletions`, then approve or reject")
-        if dry_run:
-            res.status = "dry-run"
-            return
+            self.ledger.hold_deletions(d.name, held, res.run_id or 0)
+        self._write(run, r)
 
-        for action in held:
-            self.ledger.hold_deletion(direction, action.native_id, action.external_id, action.mirror_id,
-                                      action.reason, res.run_id or 0)
-        for action in plan.actions:
-            if action.linked_to is not None and action.kind == "skip":
-                self.ledger.mark_linked(direction, action.native_id, action.external_id)
-
-        written_ok: set[str] = set()
-        written_ok.update(a.native_id for a in plan.of("unchanged"))
-        res.unchanged = len(plan.of("unchanged"))
-        for action in plan.of("adopt"):
-            assert action.payload is not None
-            assert action.payload_hash is not None
-            self.ledger.mark_written(direction, action.native_id, action.external_id, action.mirror_id,
-                                     action.payload, action.payload_hash, action.changed)
-            written_ok.add(action.native_id)
-            res.unchanged += 1
-
-        writes = plan.of("create") + updates
-        for batch in _chunks(writes, WRITE_BATCH):
-            if self.stop_requested():
-                res.anomalies.append("stopped on request; the rest follows on the next run")
-                break
-            self._write_batch(direction, target, batch, res, written_ok)
-
-        for action in to_delete:
-            if self.stop_requested():
-                break
-            self._delete(direction, target_name, target, action)
-            res.deleted += 1
-        for deletion in approved:
-            self._delete(direction, target_name, target, Action("delete", deletion.native_id, deletion.external_id,
-                                                                deletion.reason, mirror_id=deletion.mirror_id))
-            self.ledger.decide_deletion(deletion.id, "done")
-            res.deleted += 1
-
-        self.ledger.clear_errors(direction, written_ok)
-        # a complete full listing (every page, the count the platform reported) becomes the baseline the
-        # next one is compared with; deletions it did not justify are already held for an operator
-        full_count = p.received if p.full and p.complete else None
-        if p.cursor is not None or full_count is not None:
-            self.ledger.set_cursor(direction, p.cursor, full_count)
-
-        if res.failed or res.held or res.anomalies:
-            res.status = "partial"
-
-    def _write_batch(self, direction: str, target: Connector, batch: Sequence[Action], res: DirectionResult,
-                     written_ok: set[str]) -> None:
-        writes: list[MirrorWrite] = []
-        for action in batch:
-            assert action.payload is not None
-            if action.kind == "create":
-                self.ledger.mark_intent(direction, action.native_id, action.external_id, "creating")
-                writes.append(MirrorWrite(action.external_id, dict(action.payload)))
+    def _hold_deletions(self, run: _Run, r: _DirectionRun, live: int) -> list[dict[str, Any]]:
+        """The deletion guards: a rejected deletion is kept (skipped) until the native reappears or an operator
+        resets it; the deletions of an untrusted listing, or more than the threshold, wait for an operator.
+        Returns the deletions to queue."""
+        d = r.direction
+        rejected = self.ledger.decided_externals(d.name, "rejected")
+        waiting = {p.external_id for p in self.ledger.pending_deletions(direction=d.name)}
+        deletes = [x for batch in self.ledger.plan_rows(run.token, d.name, ("delete",)) for x in batch
+                   if not x.reason.startswith(LINKED)]
+        changes: list[tuple[str, dict[str, Any]]] = []
+        active: list[PlanRow] = []
+        for row in deletes:
+            if row.external_id in rejected:
+                changes.append((row.item, {"kind": "skip", "reason": "an operator rejected this deletion (undo it "
+                                                                     "with `clusterbridge deletions reset ID`)"}))
             else:
-                previous = None if action.repair else self.ledger.link_payload(direction, action.native_id)
-                writes.append(MirrorWrite(action.external_id, dict(action.payload), action.mirror_id, previous))
-        results = target.write(writes)
-        by_external = {r.external_id: r for r in results}
-        for action in batch:
-            result = by_external.get(action.external_id)
-            if result is None or result.problem is not None or result.action == "failed":
-                problem = (result.problem if result and result.problem else
-                           RecordProblem(action.native_id, "the target returned no result for this record"))
-                problem = RecordProblem(action.native_id, problem.reason, problem.field, problem.raw, problem.retryable)
-                self.ledger.quarantine(direction, "write", problem, res.run_id or 0)
-                res.failed += 1
-                log.warning("record.quarantined", direction=direction, native_id=action.native_id,
-                            name=action.name, reason=problem.reason, field=problem.field)
+                active.append(row)
+        allowed = deletion_limit(live, self.settings.delete_max_count, self.settings.delete_max_share)
+        hold_all = not r.trusted or len(active) > allowed
+        held: list[dict[str, Any]] = []
+        for row in active:
+            if hold_all or row.external_id in waiting:
+                changes.append((row.item, {"held": True}))
+                held.append({"native_id": row.native_id, "external_id": row.external_id, "mirror_id": row.mirror_id,
+                             "reason": row.reason, "name": row.name, "country": row.country})
+        self.ledger.mark_plan(run.token, d.name, changes)
+        if held:
+            log.warning("deletions.held", direction=d.name, count=len(held), mirrors_live=live, limit=allowed,
+                        trusted=r.trusted, hint="review with `clusterbridge deletions`, then approve or reject")
+        return held
+
+    def _count_plan(self, run: _Run, r: _DirectionRun) -> None:
+        """The outcomes the plan stands for: a dry run reports these; a real run recounts as writes land."""
+        counts = r.result.counts
+        for (kind, held, _origin), n in self.ledger.plan_counts(run.token, r.name).items():
+            counts["held_deletions" if held else PLAN_KINDS[kind]] += n
+        relinks = sum(1 for batch in self.ledger.plan_rows(run.token, r.name, ("delete",), held=False)
+                      for x in batch if x.reason.startswith(LINKED))
+        counts["deleted"] -= relinks
+        counts["linked"] += relinks
+
+    def _keep_preview(self, run: _Run, r: _DirectionRun) -> None:
+        for batch in self.ledger.plan_rows(run.token, r.name):
+            for x in batch:
+                if x.kind == "unchanged":
+                    continue
+                if run.preview_limit and len(r.result.preview) >= run.preview_limit:
+                    return
+                action = "hold deletion" if x.held else x.kind
+                r.result.preview.append({"action": action, "native_id": x.native_id, "external_id": x.external_id,
+                                  "name": x.name, "country": x.country, "reason": x.reason, "origin": x.origin})
+
+    def _write(self, run: _Run, r: _DirectionRun) -> None:
+        d, res = r.direction, r.result
+        target = r.target
+        # counted again as the writes land; what a stop leaves unwritten ends as skipped
+        planned = {k: res.counts[k] for k in ("created", "updated", "deleted")}
+        relinks = sum(1 for batch in self.ledger.plan_rows(run.token, d.name, ("delete",), held=False)
+                      for x in batch if x.reason.startswith(LINKED))
+        res.counts["linked"] -= relinks
+        for key in planned:
+            res.counts[key] = 0
+        self._record_quarantine(run, r)
+        self._record_without_requests(run, r)
+        try:
+            if self._stopping():
+                return self._interrupted(r)
+            self._execute_approved(r)
+            self.progress.start(d.name, "write", planned["created"] + planned["updated"])
+            step = max(1, target.write_batch) * max(1, target.concurrency)
+            with ThreadPoolExecutor(max_workers=max(1, target.concurrency),
+                                    thread_name_prefix=f"write-{d.name}") as pool:
+                for batch in self.ledger.plan_rows(run.token, d.name, ("create", "update"), batch=step):
+                    if self._stopping():
+                        return self._interrupted(r)
+                    self._write_batch(r, pool, batch)
+                    self.progress.advance(d.name, len(batch))
+                    if res.run_id is not None:
+                        self.ledger.run_progress(res.run_id, res.as_counts())
+            for batch in self.ledger.plan_rows(run.token, d.name, ("delete",), held=False):
+                for row in batch:
+                    if self._stopping():
+                        return self._interrupted(r)
+                    self._delete(r, row)
+            self.progress.finish(d.name)
+            return None
+        finally:
+            unwritten = planned["created"] + planned["updated"] + planned["deleted"] + relinks - r.attempted
+            if unwritten > 0:
+                res.counts["skipped"] += unwritten
+
+    def _interrupted(self, r: _DirectionRun) -> None:
+        r.end("interrupted", "stopped on request; the rest follows on the next run")
+        log.warning("sync.interrupted", direction=r.name, note="the cursor stays: the next run picks up the rest")
+
+    def _record_quarantine(self, run: _Run, r: _DirectionRun) -> None:
+        entries: list[tuple[str, RecordProblem]] = []
+        for batch in self.ledger.plan_rows(run.token, r.name, ("quarantine",)):
+            for row in batch:
+                info = json.loads(row.payload) if row.payload else {}
+                entries.append((str(info.get("stage") or "pull"), RecordProblem(
+                    row.native_id, row.reason, info.get("field"), info.get("raw"), bool(info.get("retryable", True)))))
+            self.ledger.quarantine(r.name, entries, r.result.run_id or 0)
+            entries = []
+
+    def _record_without_requests(self, run: _Run, r: _DirectionRun) -> None:
+        """What needs no request: adopted mirrors, rule-11 links, and unchanged records (no longer failing)."""
+        for batch in self.ledger.plan_rows(run.token, r.name, ("adopt", "unchanged", "link")):
+            self.ledger.mark_written(r.name, [_written(x, x.mirror_id) for x in batch if x.kind == "adopt"])
+            self.ledger.mark_linked(r.name, [(x.native_id, x.external_id) for x in batch if x.kind == "link"])
+            self.ledger.clear_errors(r.name, [x.native_id for x in batch])
+
+    def _write_batch(self, r: _DirectionRun, pool: ThreadPoolExecutor, batch: Sequence[PlanRow]) -> None:
+        """Creates and updates: intents recorded in one transaction, sent in chunks at once (as many as the
+        target allows), confirmations recorded in one transaction."""
+        d, res, target = r.direction, r.result, r.target
+        self.ledger.mark_intents(d.name, [(x.native_id, x.external_id, "creating", None)
+                                          for x in batch if x.kind == "create"])
+        previous = self.ledger.link_payloads(d.name, [x.native_id for x in batch if x.kind == "update" and
+                                                      not x.repair])
+        writes = [MirrorWrite(x.external_id, json.loads(x.payload or "{}"),
+                              x.mirror_id if x.kind == "update" else None,
+                              previous.get(x.native_id) if x.kind == "update" and not x.repair else None)
+                  for x in batch]
+        size = max(1, target.write_batch)
+        spans = [range(i, min(i + size, len(writes))) for i in range(0, len(writes), size)]
+        futures = [pool.submit(target.write, [writes[i] for i in span]) for span in spans]
+        results: list[WriteResult | None] = [None] * len(writes)
+        error: BaseException | None = None
+        for span, future in zip(spans, futures, strict=True):
+            try:
+                for i, answer in zip(span, future.result(), strict=True):
+                    results[i] = answer
+            except BaseException as exc:  # raised below, once what the other chunks did is recorded
+                error = error or exc
+        confirmed: list[dict[str, Any]] = []
+        failures: list[tuple[str, RecordProblem]] = []
+        for row, result in zip(batch, results, strict=True):
+            if result is None:
                 continue
-            assert action.payload_hash is not None
-            self.ledger.mark_written(direction, action.native_id, action.external_id,
-                                     result.mirror_id or action.mirror_id, action.payload, action.payload_hash,
-                                     action.changed)
-            written_ok.add(action.native_id)
-            if action.kind == "create" and result.action in ("created", "adopted"):
-                res.created += 1
+            r.attempted += 1
+            if result.problem is not None or result.action == "failed":
+                problem = result.problem or RecordProblem(row.native_id, "the target returned no result")
+                failures.append(("write", RecordProblem(row.native_id, problem.reason, problem.field, None,
+                                                        problem.retryable)))
+                res.counts["quarantined"] += 1
+                log.warning("record.quarantined", direction=d.name, native_id=row.native_id, stage="write",
+                            reason=problem.reason, field=problem.field)
+                continue
+            confirmed.append(_written(row, result.mirror_id or row.mirror_id))
+            if row.kind == "create" and result.action in ("created", "adopted"):
+                res.counts["created"] += 1
             elif result.action == "unchanged":
-                res.unchanged += 1
+                res.counts["unchanged"] += 1
             else:
-                res.updated += 1
+                res.counts["updated"] += 1
+        self.ledger.mark_written(d.name, confirmed)
+        self.ledger.clear_errors(d.name, [c["native_id"] for c in confirmed])
+        self.ledger.quarantine(d.name, failures, res.run_id or 0)
+        if error is not None:
+            raise error
 
-    def _delete(self, direction: str, target_name: str, target: Connector, action: Action) -> None:
-        ref = action.mirror_id if target_name == "eccp" else action.external_id
-        if action.native_id:
-            self.ledger.mark_intent(direction, action.native_id, action.external_id, "deleting", action.mirror_id)
-        if ref:
-            target.delete(ref)
-        elif target_name == "eccp":
-            found = target.find_mirror(action.external_id)
-            if found is not None:
-                target.delete(found.mirror_id)
-        self.ledger.mark_deleted(direction, action.native_id, action.external_id)
-        log.info("mirror.deleted", direction=direction, native_id=action.native_id,
-                 external_id=action.external_id, reason=action.reason)
+    def _delete(self, r: _DirectionRun, row: PlanRow) -> None:
+        d, res = r.direction, r.result
+        r.attempted += 1
+        if row.native_id:
+            self.ledger.mark_intents(d.name, [(row.native_id, row.external_id, "deleting", row.mirror_id)])
+        try:
+            r.target.delete(row.external_id, row.mirror_id)
+        except RecordRefused as exc:
+            res.counts["quarantined"] += 1
+            if row.native_id:
+                self.ledger.quarantine(d.name, [("write", RecordProblem(row.native_id, str(exc), exc.field))],
+                                       res.run_id or 0)
+            return
+        self.ledger.mark_deleted(d.name, row.native_id, row.external_id)
+        res.counts["linked" if row.reason.startswith(LINKED) else "deleted"] += 1
+        log.info("mirror.deleted", direction=d.name, native_id=row.native_id, external_id=row.external_id,
+                 reason=row.reason)
+
+    def _execute_approved(self, r: _DirectionRun) -> int:
+        done = 0
+        for deletion in self.ledger.pending_deletions(direction=r.name, states=("approved",)):
+            self._delete(r, PlanRow(item=deletion.native_id or f"mirror:{deletion.mirror_id}", seq=0,
+                                    origin="approved", kind="delete", native_id=deletion.native_id,
+                                    external_id=deletion.external_id, reason=deletion.reason,
+                                    mirror_id=deletion.mirror_id))
+            self.ledger.decide_deletion(deletion.id, "done")
+            done += 1
+        # approved deletions are operator decisions, not records this run handled
+        r.result.counts["deleted"] -= done
+        r.attempted -= done
+        return done
 
     # -- recording ----------------------------------------------------------------------------------------
-    def _finish(self, res: DirectionResult, status: RunStatus, error: str | None, dry_run: bool,
-                pulled: _Pulled | None = None) -> None:
-        res.status = status
-        res.error = error
-        level = "info" if status in ("success", "dry-run") else "warning"
-        getattr(log, level)("sync.finished", direction=res.direction, status=status, **res.counts(),
-                            anomalies=len(res.anomalies), error=error)
-        if dry_run or res.run_id is None:
+    def _close(self, run: _Run, r: _DirectionRun) -> None:
+        """End a direction: its status, its cursor (only when every write went out), its dashboard row."""
+        res = r.result
+        if res.status == "success" and (res.counts["quarantined"] or res.counts["held_deletions"] or res.anomalies):
+            res.status = "partial"
+        complete = not r.failed and res.status in ("success", "partial")
+        if complete and not run.dry_run:
+            learnt = [c for c in (r.newest, r.cursor if not r.full else None) if c is not None]
+            cursor = min(max(learnt), run.started) if learnt else None
+            counted = r.full and r.ended_on_error is None and r.trusted
+            if cursor is not None or counted:
+                self.ledger.set_cursor(r.name, cursor, res.counts["pulled"] if counted else None, run.started)
+        level = "info" if res.status == "success" else "warning"
+        getattr(log, level)("sync.finished", direction=r.name, status=res.status, dry_run=run.dry_run,
+                            **res.as_counts(), kept=res.kept, anomalies=len(res.anomalies), error=res.error)
+        if run.dry_run or res.run_id is None:
             return
-        self.ledger.finish_run(res.run_id, status, res.counts(), res.anomalies, error)
-        cursor = self.ledger.cursor(res.direction)[0]
-        self.ledger.update_status(res.direction, res.run_id, status, error or ("; ".join(res.anomalies) or None),
-                                  cursor, budget_stopped=status == "stopped")
+        error = res.error or ("; ".join(res.anomalies) or None)
+        self.ledger.finish_run(res.run_id, res.status, res.as_counts(), res.anomalies, res.error)
+        fresh = complete and res.status == "success" and r.ended_on_error is None
+        self.ledger.update_status(r.name, run_id=res.run_id, status=res.status, started_at=run.started, error=error,
+                                  budget_stopped=res.budget_stopped, fresh=fresh)
 
     # -- operator decisions -------------------------------------------------------------------------------
     def execute_approved(self) -> int:
         """Carry out approved deletions now (the operator's `deletions approve`)."""
         done = 0
-        for deletion in self.ledger.pending_deletions(states=("approved",)):
-            target_name = ROUTES[deletion.direction][1]
-            self._delete(deletion.direction, target_name, self.connectors[target_name],
-                         Action("delete", deletion.native_id, deletion.external_id, deletion.reason,
-                                mirror_id=deletion.mirror_id))
-            self.ledger.decide_deletion(deletion.id, "done")
-            done += 1
-        for d in DIRECTIONS:
-            self.ledger.refresh_status_counts(d)
+        for d in self.bridge.directions:
+            r = _DirectionRun(d, DirectionResult(d.name, "approve"), self.connectors[d.source.name],
+                              self.connectors[d.target.name], full=False, cursor=None, last_full_count=None)
+            done += self._execute_approved(r)
+            self.ledger.refresh_status_counts(d.name)
         return done
 
 
-def _chunks(items: Sequence[Action], size: int) -> Iterator[Sequence[Action]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _snapshot(cluster: Cluster) -> NativeSnapshot:
+    text = cluster.model_dump_json()
+    return NativeSnapshot(cluster.source, cluster.source_id, cluster.name_en, cluster.country, cluster.live,
+                          cluster.source_changed, text, hashlib.sha256(text.encode()).hexdigest())
 
 
-def plan_summary(res: DirectionResult) -> list[dict[str, Any]]:
-    """The plan as rows a person or a script can read (used by --dry-run)."""
-    rows: list[dict[str, Any]] = []
-    if res.plan is None:
-        return rows
-    for action in res.plan.actions:
-        if action.kind in ("unchanged",):
-            continue
-        rows.append({"action": action.kind, "native_id": action.native_id, "external_id": action.external_id,
-                     "name": action.name, "reason": action.reason})
-    return rows
+def _row(action: Action, seq: int, origin: str, payload: str | None, withheld: str | None,
+         pending: bool) -> PlanRow:
+    return PlanRow(item=action.native_id, seq=seq, origin=origin, kind=action.kind, native_id=action.native_id,
+                   external_id=action.external_id, reason=action.reason, mirror_id=action.mirror_id,
+                   name=action.name or None, country=action.country or None, payload=payload,
+                   payload_hash=action.payload_hash, changed=action.changed, repair=action.repair,
+                   translation_pending=pending, withheld=withheld)
 
 
-def dumps(rows: Any) -> str:
-    return json.dumps(rows, ensure_ascii=False, indent=2, default=str)
+def _written(row: PlanRow, mirror_id: str | None) -> dict[str, Any]:
+    return {"native_id": row.native_id, "external_id": row.external_id, "mirror_id": mirror_id,
+            "payload": row.payload, "payload_hash": row.payload_hash, "native_changed": row.changed,
+            "translation_pending": row.translation_pending, "withheld": row.withheld}
+
+
+def _field(exc: Exception) -> str | None:
+    """'title: the cluster has no name' → 'title'."""
+    head, sep, _ = str(exc).partition(":")
+    head = head.strip()
+    return head if sep and head and " " not in head else None
+
+
+def _raw(wire: Any) -> Any:
+    dump = getattr(wire, "model_dump", None)
+    return dump(mode="json") if callable(dump) else wire
+
+
+def _stored_raw(quarantine: QuarantinedRecord | None) -> Any:
+    """The raw record a quarantined entry was stored with (None when there is none)."""
+    if quarantine is None or not quarantine.raw:
+        return None
+    return json.loads(quarantine.raw)

@@ -13,12 +13,6 @@ from typing import Any
 
 from clusterbridge.store.ledger import canonical_json
 
-# attributes the target sets itself; never part of what we compare
-SERVER_KEYS = {
-    "eccp": frozenset({"drupal_internal__nid", "created", "changed", "langcode"}),
-    "kicox": frozenset({"frgnClstrId", "updtDt"}),
-}
-
 
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
@@ -32,11 +26,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def content(payload: Mapping[str, Any], target: str) -> dict[str, Any]:
-    """The comparable part of a mirror payload."""
-    skip = SERVER_KEYS.get(target, frozenset())
-    return {k: _clean(v) for k, v in payload.items() if k not in skip and not _is_empty(v)}
+def content(payload: Mapping[str, Any], server_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The comparable part of a mirror payload: without the attributes the target sets itself (the target
+    connector's `server_keys`) and without empty values."""
+    return {k: _clean(v) for k, v in payload.items() if k not in server_keys and not _is_empty(v)}
 
 
-def content_hash(payload: Mapping[str, Any], target: str) -> str:
-    return hashlib.sha256(canonical_json(content(payload, target)).encode()).hexdigest()
+def content_hash(payload: Mapping[str, Any], server_keys: frozenset[str] = frozenset()) -> str:
+    return hashlib.sha256(canonical_json(content(payload, server_keys)).encode()).hexdigest()

@@ -8,6 +8,7 @@ record-level).
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -20,7 +21,16 @@ import httpx
 import structlog
 from pydantic import Field, SecretStr, ValidationError
 
-from clusterbridge.abc import JSON, Connector, MirrorRecord, MirrorWrite, NativePage, RecordProblem, WriteResult
+from clusterbridge.abc import (
+    JSON,
+    Connector,
+    MirrorRecord,
+    MirrorWrite,
+    NativePage,
+    NativeRecord,
+    RecordProblem,
+    WriteResult,
+)
 from clusterbridge.config import HttpSettings, Settings, connector_settings
 from clusterbridge.connectors.eccp.models import (
     MEDIA_TYPE,
@@ -32,15 +42,22 @@ from clusterbridge.connectors.eccp.models import (
     TokenResponse,
     changed_seconds,
 )
+from clusterbridge.connectors.eccp.normalise import normalise
+from clusterbridge.connectors.eccp.shape import shape
 from clusterbridge.connectors.http import OutcomeUnknown, ResilientClient, transient
 from clusterbridge.connectors.paging import KeysetWindow
-from clusterbridge.errors import ConfigurationError, PlatformError, RetryableError
+from clusterbridge.errors import ConfigurationError, PlatformError, RecordRefused, RetryableError
+from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.model import Cluster, RenderedCluster
+from clusterbridge.sides import Side
 
 PLATFORM = "eccp"
 log = structlog.get_logger(__name__)
 
 _WRITE_HEADERS = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE}
 _SORT = "changed,drupal_internal__nid"
+# the contract's resource ids are UUIDs; anything else cannot be a native we may mirror or match
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class EccpSettings(HttpSettings):
@@ -55,6 +72,8 @@ class EccpSettings(HttpSettings):
     cursor_overlap_seconds: float = Field(default=300.0, ge=0)
     same_second_rewind: int = Field(default=10, ge=0)
     token_refresh_margin: float = Field(default=30.0, ge=0)
+    write_batch: int = Field(default=20, ge=1, le=500)
+    concurrency: int = Field(default=4, ge=1, le=32)
 
 
 class ClientCredentialsAuth(httpx.Auth):
@@ -167,6 +186,9 @@ class Reply:
 
 
 _RECORD_LEVEL = frozenset({403, 404, 409, 422})
+# what a write may be refused with that concerns that one record (or a connection the server left in a bad
+# state): it fails the record, which is retried on the next run, and never the whole direction
+_WRITE_REFUSALS = frozenset({400, 405, 406, 410, 411, 412, 413, 414, 415, 501})
 _REFUSED = frozenset({429, 503})  # the server did not apply the request: safe to send again
 _GATEWAY = frozenset({500, 502, 504})  # the server may have applied it
 
@@ -197,7 +219,7 @@ def _classify(response: httpx.Response) -> Reply:
                 raise RetryableError(PLATFORM, f"{where}: garbled body") from exc
             parsed = {}
         body = parsed if isinstance(parsed, dict) else {}
-    if 200 <= status < 300 or status in _RECORD_LEVEL:
+    if 200 <= status < 300 or status in _RECORD_LEVEL or (method != "GET" and status in _WRITE_REFUSALS):
         return Reply(status, body)
     detail = Reply(status, body).problem("-").reason
     raise PlatformError(PLATFORM, f"{where}: HTTP {status}: {detail}")
@@ -216,9 +238,10 @@ def _diff(payload: JSON, previous: JSON | None, *, clear_missing: bool = True) -
 
 
 class EccpConnector(Connector):
-    """Native ECCP profiles out, KICOX mirrors in."""
+    """Native ECCP profiles out, the other side's mirrors in."""
 
-    platform = PLATFORM
+    name = PLATFORM
+    server_keys = frozenset({"drupal_internal__nid", "created", "changed", "langcode"})
 
     def __init__(
         self,
@@ -226,10 +249,16 @@ class EccpConnector(Connector):
         client_id: str,
         client_secret: SecretStr,
         *,
+        side: Side,
+        vocabulary: Vocabulary,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.side = side
+        self.vocabulary = vocabulary
+        self.write_batch = settings.write_batch
+        self.concurrency = settings.concurrency
         token_url = settings.base_url.rstrip("/") + "/" + settings.token_path.lstrip("/")
         self.auth = ClientCredentialsAuth(
             token_url, client_id, client_secret, settings.scope, settings.token_refresh_margin, clock
@@ -248,7 +277,7 @@ class EccpConnector(Connector):
     def _get(self, url: str, params: dict[str, str | int]) -> Reply:
         return self.http.call("GET", url, _classify, params=params)
 
-    def _pages(self, origin: str, since: datetime | None) -> Iterator[tuple[list[JSON], int | None]]:
+    def _pages(self, origin: str, since: datetime | None) -> Iterator[tuple[list[Any], int | None]]:
         """Keyset pages (fresh raw resources, meta.count of the first page) of one origin's profiles."""
         s = self.settings
         floor: int | None = None
@@ -277,8 +306,10 @@ class EccpConnector(Connector):
                 doc = ListDocument.model_validate(reply.body)
             except ValidationError as exc:
                 raise RetryableError(PLATFORM, f"GET {s.collection_path}: not a listing document") from exc
-            rows = [(str(raw.get("id", "")), changed_seconds(raw)) for raw in doc.data]
-            fresh = [raw for raw, (key, second) in zip(doc.data, rows, strict=True) if window.fresh(key, second)]
+            rows = [(str(raw.get("id", "")) if isinstance(raw, dict) else "", changed_seconds(raw)) for raw in doc.data]
+            # an element that is not a resource has no key to de-duplicate by: it is passed on to be reported
+            fresh = [raw for raw, (key, second) in zip(doc.data, rows, strict=True)
+                     if not isinstance(raw, dict) or window.fresh(key, second)]
             yield fresh, doc.meta.count
             if not window.advance(rows, more=doc.links.next is not None):
                 return
@@ -291,23 +322,54 @@ class EccpConnector(Connector):
             if first and since is None:
                 total = count
             first = False
-            page = NativePage(records=[], reported_total=total)
+            page = NativePage(reported_total=total)
             for raw in raws:
-                attributes = raw.get("attributes")
-                if not isinstance(attributes, dict) or attributes.get("field_origin") != native:
-                    continue  # rule 2: a mirror is never a native, whatever the filter let through
-                try:
-                    page.records.append(EccpCluster.model_validate(raw))
-                except ValidationError as exc:
-                    page.problems.append(_read_problem(raw, exc))
+                self._read(raw, native, page)
             log.info("eccp.natives.page", records=len(page.records), problems=len(page.problems))
             yield page
+
+    @staticmethod
+    def _read(raw: Any, native: str, page: NativePage) -> None:
+        """One listing element into the page: a record, a problem, or nothing (a mirror, rule 2)."""
+        if not isinstance(raw, dict):
+            page.problems.append(RecordProblem(None, f"a listing element is {type(raw).__name__}, not a resource",
+                                               raw=raw))
+            return
+        uuid = raw.get("id")
+        if not isinstance(uuid, str) or not _UUID.match(uuid):
+            page.problems.append(RecordProblem(None, "id: not a UUID as the contract requires", "id", raw))
+            return
+        attributes = raw.get("attributes")
+        if not isinstance(attributes, dict):
+            page.problems.append(RecordProblem(uuid, "attributes: not an object", "attributes", raw))
+            return
+        if attributes.get("field_origin") != native:
+            return  # rule 2: a mirror is never a native, whatever the filter let through
+        try:
+            record = EccpCluster.model_validate(raw)
+        except ValidationError as exc:
+            page.problems.append(_read_problem(raw, exc))
+            return
+        page.records.append(NativeRecord(uuid, record.attributes.changed, record))
+
+    def normalise(self, record: NativeRecord) -> Cluster:
+        if not isinstance(record.wire, EccpCluster):
+            raise TypeError("not an ECCP record")
+        return normalise(record.wire, self.side.name, self.vocabulary)
+
+    def external_id(self, native_id: str) -> str:
+        return f"{PLATFORM}:{native_id}"
+
+    def shape(self, record: RenderedCluster) -> JSON:
+        return shape(record, partner_code=self.settings.partner_code)
 
     def iter_mirrors(self) -> Iterator[list[MirrorRecord]]:
         for raws, _count in self._pages(self.settings.partner_code, None):
             yield [m for m in (self._mirror(raw) for raw in raws) if m is not None]
 
-    def _mirror(self, raw: JSON) -> MirrorRecord | None:
+    def _mirror(self, raw: Any) -> MirrorRecord | None:
+        if not isinstance(raw, dict):
+            return None
         attributes = raw.get("attributes")
         if not isinstance(attributes, dict) or attributes.get("field_origin") != self.settings.partner_code:
             return None
@@ -429,11 +491,17 @@ class EccpConnector(Connector):
     def _failed(write: MirrorWrite, reply: Reply) -> WriteResult:
         return WriteResult(write.external_id, "failed", write.mirror_id, reply.problem(write.external_id))
 
-    def delete(self, mirror_id: str) -> None:
+    def delete(self, external_id: str, mirror_id: str | None) -> None:
+        if mirror_id is None:
+            found = self.find_mirror(external_id)
+            if found is None:
+                return  # never written, or already gone
+            mirror_id = found.mirror_id
         reply = self.http.call("DELETE", self._item_url(mirror_id), _classify)
         if reply.ok or reply.status == 404:
             return
-        raise PlatformError(PLATFORM, f"DELETE {self.settings.collection_path}/…: {reply.problem(mirror_id).reason}")
+        problem = reply.problem(mirror_id)
+        raise RecordRefused(f"ECCP refused the deletion (HTTP {reply.status}): {problem.reason}", problem.field)
 
     def close(self) -> None:
         self.http.close()
@@ -452,7 +520,7 @@ def _read_problem(raw: JSON, exc: ValidationError) -> RecordProblem:
     )
 
 
-def create(settings: Settings, **overrides: Any) -> EccpConnector:
+def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **overrides: Any) -> EccpConnector:
     """Build the ECCP connector from `connectors/eccp.toml`, the environment and `overrides`.
 
     `transport=` (an httpx.BaseTransport) replaces the network, for tests; `clock=` the token clock; any
@@ -470,4 +538,5 @@ def create(settings: Settings, **overrides: Any) -> EccpConnector:
         raise ConfigurationError(
             "CLUSTERBRIDGE_ECCP_CLIENT_SECRET is not set: the ECCP OAuth2 client secret is required"
         )
-    return EccpConnector(config, settings.eccp_client_id, secret, transport=transport, clock=clock)
+    return EccpConnector(config, settings.eccp_client_id, secret, side=side, vocabulary=vocabulary,
+                         transport=transport, clock=clock)

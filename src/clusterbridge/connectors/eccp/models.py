@@ -169,7 +169,7 @@ class ListDocument(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    data: list[dict[str, Any]]
+    data: list[Any]
     links: ListLinks = Field(default_factory=ListLinks)
     meta: ListMeta = Field(default_factory=ListMeta)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +20,16 @@ import httpx
 import structlog
 from pydantic import Field, SecretStr, ValidationError
 
-from clusterbridge.abc import JSON, Connector, MirrorRecord, MirrorWrite, NativePage, RecordProblem, WriteResult
+from clusterbridge.abc import (
+    JSON,
+    Connector,
+    MirrorRecord,
+    MirrorWrite,
+    NativePage,
+    NativeRecord,
+    RecordProblem,
+    WriteResult,
+)
 from clusterbridge.config import HttpSettings, Settings, connector_settings
 from clusterbridge.connectors.http import ResilientClient, transient
 from clusterbridge.connectors.kicox.models import (
@@ -34,13 +43,20 @@ from clusterbridge.connectors.kicox.models import (
     parse_iso,
     updated_seconds,
 )
+from clusterbridge.connectors.kicox.normalise import normalise
+from clusterbridge.connectors.kicox.shape import shape
 from clusterbridge.connectors.paging import KeysetWindow
-from clusterbridge.errors import ConfigurationError, PlatformError, QuotaExhausted, RetryableError
+from clusterbridge.errors import ConfigurationError, PlatformError, QuotaExhausted, RecordRefused, RetryableError
+from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.model import Cluster, RenderedCluster
+from clusterbridge.sides import Side
 
 PLATFORM = "kicox"
 log = structlog.get_logger(__name__)
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# clstrId as the contract allows it (contracts/kicox.openapi.yaml): the ledger keys records by it
+CLSTR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _FIELD_MESSAGE = re.compile(r"^\s*([A-Za-z_][\w.\[\]]*)\s*:\s*(.+)$", re.DOTALL)
 
 
@@ -56,6 +72,7 @@ class KicoxSettings(HttpSettings):
     src_sys_cd: str = "ECCP"
     cursor_overlap_seconds: float = Field(default=300.0, ge=0)
     unknown_error_retries: int = Field(default=2, ge=0)
+    concurrency: int = Field(default=2, ge=1, le=16)
 
 
 def decoded_service_key(key: str) -> str:
@@ -156,16 +173,24 @@ class Reply:
     body: Any
 
 
+# what a write may be refused with that concerns its items (or a connection the server left in a bad state):
+# the batch is narrowed down to the items at fault, which fail alone and are retried on the next run
+_BATCH_REFUSALS = frozenset({400, 405, 406, 411, 412, 413, 414, 415, 422, 501})
+
+
 def _classify_ingest(response: httpx.Response) -> Reply:
     """The one place that decides what an ingest-API answer means. Every ingest call is idempotent (upsert by
     extrlId, listing, delete), so garbled bodies and gateway faults are simply retried."""
     status = response.status_code
     where = f"{response.request.method} {response.request.url.path}"
+    writing = response.request.method != "GET"
+    if writing and status in _BATCH_REFUSALS:
+        return Reply(status, None)
     if status == 429 or status >= 500:
         raise transient(PLATFORM, response, where)
     if status in (401, 403):
         raise ConfigurationError(f"KICOX ingest API refused the key (HTTP {status}): check CLUSTERBRIDGE_KICOX_API_KEY")
-    if status in (404, 413):
+    if status == 404:
         return Reply(status, None)
     if not 200 <= status < 300:
         raise PlatformError(PLATFORM, f"{where}: HTTP {status}: {response.text[:200]}")
@@ -186,12 +211,13 @@ def _problem_from_message(source_id: str, message: str, code: str | None) -> Rec
 
 
 class KicoxConnector(Connector):
-    """Native Korean clusters out, ECCP mirrors (foreign clusters) in.
+    """Native Korean clusters out, the other side's mirrors (foreign clusters) in.
 
     A mirror's `mirror_id` is its extrlId: the key the ingest API upserts and deletes by.
     """
 
-    platform = PLATFORM
+    name = PLATFORM
+    server_keys = frozenset({"frgnClstrId", "updtDt"})
 
     def __init__(
         self,
@@ -199,9 +225,15 @@ class KicoxConnector(Connector):
         service_key: SecretStr,
         api_key: SecretStr,
         *,
+        side: Side,
+        vocabulary: Vocabulary,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self.side = side
+        self.vocabulary = vocabulary
+        self.write_batch = settings.batch_size
+        self.concurrency = settings.concurrency
         self._service_key = decoded_service_key(service_key.get_secret_value())
         self._api_headers = {"X-API-Key": api_key.get_secret_value(), "Accept": "application/json"}
         self.http = ResilientClient(
@@ -244,21 +276,51 @@ class KicoxConnector(Connector):
             if first and since is None:
                 total = count
             first = False
-            page = NativePage(records=[], reported_total=total)
-            rows = [(str(raw.get("clstrId", "")).strip(), updated_seconds(raw)) for raw in items]
+            page = NativePage(reported_total=total)
+            rows = [(_clstr_id(raw), updated_seconds(raw)) for raw in items]
+            twice = {key for key, n in Counter(key for key, _ in rows if key).items() if n > 1}
             for raw, (key, second) in zip(items, rows, strict=True):
-                if not window.fresh(key, second):
+                if key and not window.fresh(key, second):
                     continue
-                try:
-                    page.records.append(KicoxCluster.model_validate(raw))
-                except ValidationError as exc:
-                    page.problems.append(_read_problem(key, raw, exc))
+                self._take(raw, key, key in twice, page)
             log.info("kicox.natives.page", page=page_no, records=len(page.records), problems=len(page.problems))
             yield page
             read = (page_no - 1) * s.num_of_rows + len(items)
             more = read < count if count is not None else len(items) == s.num_of_rows
             if not window.advance(rows, more):
                 return
+
+    @staticmethod
+    def _take(raw: Any, key: str, duplicate: bool, page: NativePage) -> None:
+        """One listing element into the page: a record or a problem."""
+        if not isinstance(raw, dict):
+            page.problems.append(RecordProblem(None, f"a listing item is {type(raw).__name__}, not a record", raw=raw))
+            return
+        if not key or not CLSTR_ID.match(key):
+            page.problems.append(RecordProblem(None, "clstrId: missing, longer than 64 characters or not of the "
+                                               "characters the contract allows", "clstrId", raw))
+            return
+        if duplicate:
+            page.problems.append(RecordProblem(key, "clstrId: two different records carry this id in one listing",
+                                               "clstrId", raw))
+            return
+        try:
+            record = KicoxCluster.model_validate(raw)
+        except ValidationError as exc:
+            page.problems.append(_read_problem(key, raw, exc))
+            return
+        page.records.append(NativeRecord(key, record.updtDt, record))
+
+    def normalise(self, record: NativeRecord) -> Cluster:
+        if not isinstance(record.wire, KicoxCluster):
+            raise TypeError("not a KICOX record")
+        return normalise(record.wire, self.side.name, self.vocabulary)
+
+    def external_id(self, native_id: str) -> str:
+        return native_id
+
+    def shape(self, record: RenderedCluster) -> JSON:
+        return shape(record, src_sys_cd=self.settings.src_sys_cd)
 
     # --- mirrors (partner ingest API) --------------------------------------------------------------------
 
@@ -275,7 +337,8 @@ class KicoxConnector(Connector):
                 listing = ForeignList.model_validate(reply.body)
             except ValidationError as exc:
                 raise RetryableError(PLATFORM, f"GET {s.foreign_path}: not a listing") from exc
-            yield [self._mirror(item) for item in listing.items if str(item.get("extrlId", "")).strip()]
+            yield [self._mirror(item) for item in listing.items
+                   if isinstance(item, dict) and str(item.get("extrlId", "")).strip()]
             if not listing.items or page_no * s.foreign_rows >= listing.totalCount:
                 return
             page_no += 1
@@ -326,16 +389,17 @@ class KicoxConnector(Connector):
     ) -> None:
         """POST one batch (idempotent by extrlId, so retried freely) and map its item results back."""
         reply = self._ingest("POST", self.settings.batch_path, json={"items": [item for _, item in chunk]})
-        if reply.status == 413:
+        if reply.status in _BATCH_REFUSALS:
+            # a refused batch is narrowed down by halves to the item(s) it cannot take; the others go through
             if len(chunk) > 1:
                 half = len(chunk) // 2
                 self._upsert(chunk[:half], writes, out)
                 self._upsert(chunk[half:], writes, out)
                 return
             index = chunk[0][0]
-            problem = RecordProblem(
-                writes[index].external_id, "item too large for the ingest API (HTTP 413)", None, None, False
-            )
+            reason = ("item too large for the ingest API (HTTP 413)" if reply.status == 413
+                      else f"the ingest API refused the item (HTTP {reply.status})")
+            problem = RecordProblem(writes[index].external_id, reason, None, None, True)
             out[index] = WriteResult(writes[index].external_id, "failed", writes[index].mirror_id, problem)
             return
         if reply.status == 404:
@@ -367,12 +431,19 @@ class KicoxConnector(Connector):
                 problem = RecordProblem(external_id, "the batch answer held no result for this item", None, None, True)
                 out[index] = WriteResult(external_id, "failed", writes[index].mirror_id, problem)
 
-    def delete(self, mirror_id: str) -> None:
-        url = f"{self.settings.foreign_path.rstrip('/')}/{quote(mirror_id, safe='')}"
-        self._ingest("DELETE", url)  # 2xx deleted, 404 already gone: both are done
+    def delete(self, external_id: str, mirror_id: str | None) -> None:
+        url = f"{self.settings.foreign_path.rstrip('/')}/{quote(mirror_id or external_id, safe='')}"
+        reply = self._ingest("DELETE", url)  # 2xx deleted, 404 already gone: both are done
+        if reply.status >= 400 and reply.status != 404:
+            raise RecordRefused(f"KICOX refused the deletion (HTTP {reply.status})")
 
     def close(self) -> None:
         self.http.close()
+
+
+def _clstr_id(raw: Any) -> str:
+    value = raw.get("clstrId") if isinstance(raw, dict) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _read_problem(key: str, raw: JSON, exc: ValidationError) -> RecordProblem:
@@ -388,7 +459,7 @@ def _secret(value: SecretStr | None, env: str, what: str) -> SecretStr:
     return value
 
 
-def create(settings: Settings, **overrides: Any) -> KicoxConnector:
+def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **overrides: Any) -> KicoxConnector:
     """Build the KICOX connector from `connectors/kicox.toml`, the environment and `overrides`.
 
     `transport=` (an httpx.BaseTransport) replaces the network, for tests; any other override is a
@@ -400,4 +471,4 @@ def create(settings: Settings, **overrides: Any) -> KicoxConnector:
     config = connector_settings(PLATFORM, KicoxSettings, settings, overrides)
     service_key = _secret(settings.kicox_service_key, "CLUSTERBRIDGE_KICOX_SERVICE_KEY", "the open-data service key")
     api_key = _secret(settings.kicox_api_key, "CLUSTERBRIDGE_KICOX_API_KEY", "the partner ingest API key")
-    return KicoxConnector(config, service_key, api_key, transport=transport)
+    return KicoxConnector(config, service_key, api_key, side=side, vocabulary=vocabulary, transport=transport)

@@ -15,7 +15,10 @@ KICOX_TIME_FORMAT = "%Y%m%d%H%M%S"
 
 def parse_kst(value: str) -> datetime:
     """'20261015093000' (Korea Standard Time, no DST) → aware UTC datetime."""
-    return datetime.strptime(value.strip(), KICOX_TIME_FORMAT).replace(tzinfo=KST).astimezone(UTC)
+    value = value.strip()
+    if not (len(value) == 14 and value.isascii() and value.isdigit()):
+        raise ValueError(f"not a yyyyMMddHHmmss time: {value[:20]!r}")
+    return datetime.strptime(value, KICOX_TIME_FORMAT).replace(tzinfo=KST).astimezone(UTC)
 
 
 def format_kst(value: datetime) -> str:
@@ -69,9 +72,10 @@ class KicoxCluster(BaseModel):
     @field_validator("updtDt", mode="before")
     @classmethod
     def _kst(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return parse_kst(value)
-        return value
+        # only the contract's form: a number would otherwise be read as epoch seconds or milliseconds
+        if not isinstance(value, str):
+            raise ValueError("updtDt must be a yyyyMMddHHmmss string (KST)")
+        return parse_kst(value)
 
     @field_validator("chargerOthbcAt", mode="before")
     @classmethod
@@ -153,7 +157,7 @@ class EnvelopeBody(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    items: list[dict[str, Any]] = Field(default_factory=list)
+    items: list[Any] = Field(default_factory=list)
     numOfRows: int | None = None
     pageNo: int | None = None
     totalCount: int | None = None
@@ -167,8 +171,8 @@ class EnvelopeBody(BaseModel):
             value = value.get("item")
         if value is None or (isinstance(value, str) and not value.strip()):
             return []
-        if isinstance(value, dict):
-            return [value]
+        if not isinstance(value, list):
+            return [value]  # one element, whatever it is: a record or a problem of its own
         return value
 
     @field_validator("numOfRows", "pageNo", "totalCount", mode="before")
@@ -241,7 +245,7 @@ class ForeignList(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    items: list[dict[str, Any]]
+    items: list[Any]
     totalCount: int = Field(ge=0)
     pageNo: int | None = None
     numOfRows: int | None = None

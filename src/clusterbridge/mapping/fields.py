@@ -1,0 +1,67 @@
+"""Small builders of shared-model values that every connector's normaliser needs: cleaned names by language,
+texts with their language tag, country lists, contacts and member totals."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from clusterbridge.mapping.codes import unique
+from clusterbridge.mapping.countries import iso_country
+from clusterbridge.mapping.text import html_to_text, plain_line
+from clusterbridge.model import Contact, Text
+
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def language(value: str | None, default: str) -> str:
+    """A BCP 47 tag in lower case; ValueError naming the field for anything else (it would cross as a tag)."""
+    tag = (value or "").strip().lower() or default
+    if not LANGUAGE_TAG.match(tag):
+        raise ValueError(f"langcode: not a language tag: {tag[:40]!r}")
+    return tag
+
+
+def terms(values: Iterable[str]) -> list[str]:
+    """Cleaned one-line terms, without blanks or repeats, in source order."""
+    return unique(x for x in (plain_line(s) for s in values) if x)
+
+
+def total(*values: int | None) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def named(lang: str, value: str | None) -> dict[str, str]:
+    """{lang: cleaned value}, or {} when there is nothing to show."""
+    text = plain_line(value or "")
+    return {lang: text} if text else {}
+
+
+def text(value: str | None, lang: str) -> Text | None:
+    """Plain text with its language tag, or None when empty."""
+    cleaned = html_to_text(value or "")
+    return Text(text=cleaned, lang=lang) if cleaned else None
+
+
+def countries(values: Iterable[str]) -> tuple[str, ...]:
+    """ISO 3166-1 alpha-2 codes (EL → GR, UK → GB), without repeats."""
+    return tuple(unique(code for code in (iso_country(v) for v in values if v.strip()) if code))
+
+
+def contact(name: str | None, email: str | None, phone: str | None, public: bool) -> Contact | None:
+    """A contact person, or None when the source names nobody."""
+    fields = {k: plain_line(v or "") or None for k, v in (("name", name), ("email", email), ("phone", phone))}
+    if not any(fields.values()):
+        return None
+    return Contact(name=fields["name"], email=fields["email"], phone=fields["phone"], public=public)
+
+
+def visible_name(value: str, field: str) -> str:
+    """A cleaned one-line name that shows at least one visible character (letters, digits, punctuation or
+    symbols; not only zero-width characters, combining marks or spaces); ValueError naming the field otherwise."""
+    name = plain_line(value)
+    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in name):
+        raise ValueError(f"{field}: the name has no visible characters")
+    return name

@@ -1,0 +1,75 @@
+"""Assembling the service from its settings: the sides, their connectors, the vocabularies, the translator and
+the ledger, wired into a SyncEngine. The CLI, the daemon and the demo all start here (nothing imports back
+from the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+
+from clusterbridge.abc import Connector, Translator
+from clusterbridge.config import Settings
+from clusterbridge.connectors import load_connector
+from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.sides import Bridge, load_bridge
+from clusterbridge.store import db
+from clusterbridge.store.ledger import Ledger
+from clusterbridge.sync.engine import LockCheck, Progress, SyncEngine
+from clusterbridge.translate import KeepOriginal, make_translator
+
+
+class TranslationService:
+    """The configured translator, handed to each run."""
+
+    def __init__(self, settings: Settings, engine: Engine | None) -> None:
+        self.offline = settings.translator == "none"
+        self._translator: Translator = KeepOriginal() if self.offline else make_translator(settings, engine)
+
+    def for_run(self, *, dry_run: bool) -> Translator:
+        return self._translator
+
+
+def build_connectors(settings: Settings, bridge: Bridge, vocabulary: Vocabulary,
+                     overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Connector]:
+    """One connector per side, as configured (`overrides` by side name, for tests)."""
+    built: dict[str, Connector] = {}
+    try:
+        for side in bridge:
+            built[side.name] = load_connector(side.connector, settings, side=side, vocabulary=vocabulary,
+                                              **(overrides or {}).get(side.name, {}))
+    except BaseException:
+        for connector in built.values():
+            connector.close()
+        raise
+    return built
+
+
+@contextmanager
+def open_engine(
+    settings: Settings,
+    stop_requested: Callable[[], bool] | None = None,
+    *,
+    lock: LockCheck | None = None,
+    progress: Progress | None = None,
+    database: Engine | None = None,
+) -> Iterator[SyncEngine]:
+    """A ready SyncEngine on a migrated database, with its connectors, closed afterwards."""
+    engine = database or db.make_engine(settings.database_url)
+    try:
+        db.require_migrated(engine)
+        bridge = load_bridge(settings)
+        vocabulary = Vocabulary.load(settings)
+        connectors = build_connectors(settings, bridge, vocabulary)
+        try:
+            yield SyncEngine(settings, Ledger(engine), bridge, connectors, vocabulary,
+                             TranslationService(settings, engine), stop_requested=stop_requested or (lambda: False),
+                             lock=lock, progress=progress)
+        finally:
+            for connector in connectors.values():
+                connector.close()
+    finally:
+        if database is None:
+            engine.dispose()
