@@ -16,10 +16,9 @@ from pydantic import SecretStr
 
 from clusterbridge.config import Settings
 from clusterbridge.connectors.eccp import EccpConnector
-from clusterbridge.connectors.eccp import create as create_eccp
 from clusterbridge.connectors.kicox import KicoxConnector
-from clusterbridge.connectors.kicox import create as create_kicox
 from clusterbridge.connectors.kicox.models import KST
+from tests.connectors.support import create_eccp, create_kicox
 
 ECCP_URL = "http://eccp.test"
 KICOX_URL = "http://kicox.test"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from clusterbridge.abc import Connector, MirrorWrite
-from clusterbridge.connectors import load_connector
+from clusterbridge.abc import Connector, MirrorRecord, MirrorWrite
 from clusterbridge.simulators import EccpSimulator, KicoxSimulator
 from clusterbridge.testing import eccp_attributes, eccp_seed, foreign_cluster, kicox_cluster, kicox_seed, running
+from tests.connectors.support import load_connector
 
 from .conftest import make_settings
 
@@ -73,9 +73,13 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
 def native_ids(connector: Connector, since: datetime | None = None) -> list[str]:
     ids = []
     for page in connector.iter_natives(since):
-        for record in page.records:
-            ids.append(str(getattr(record, "id", None) or getattr(record, "clstrId", "")))
+        ids.extend(record.native_id for record in page.records)
     return ids
+
+
+def mirror_of(connector: Connector, external_id: str) -> MirrorRecord | None:
+    """The mirror carrying `external_id`, as the target's own listing shows it."""
+    return next((m for page in connector.iter_mirrors() for m in page if m.external_id == external_id), None)
 
 
 class TestContract:
@@ -102,12 +106,14 @@ class TestContract:
         assert all(r.action in {"adopted", "unchanged"} for r in second)
         listed = [m for page in c.iter_mirrors() for m in page]
         assert sorted(m.external_id for m in listed) == sorted(w.external_id for w in writes)
-        found = c.find_mirror(writes[0].external_id)
+        found = mirror_of(c, writes[0].external_id)
         assert found is not None
         assert found.mirror_id == first[0].mirror_id
-        c.delete(found.mirror_id)
-        c.delete(found.mirror_id)
-        assert c.find_mirror(writes[0].external_id) is None
+        c.delete(found.external_id, found.mirror_id)
+        c.delete(found.external_id, found.mirror_id)  # already gone: done
+        assert mirror_of(c, writes[0].external_id) is None
+        c.delete(writes[1].external_id, None)  # found by its external id
+        assert mirror_of(c, writes[1].external_id) is None
 
     def test_mirrors_never_come_back_as_natives(self, platform: Platform) -> None:
         platform.connector.write([MirrorWrite(platform.external_id(99), platform.payload("Echo"))])

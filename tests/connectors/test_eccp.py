@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from clusterbridge.abc import MirrorWrite
 from clusterbridge.connectors.eccp import EccpConnector
-from clusterbridge.connectors.eccp import create as create_eccp
 from clusterbridge.connectors.eccp.models import EccpCluster
 from clusterbridge.errors import ConfigurationError, PlatformError, RetryableError
+from tests.connectors.support import create_eccp
 
 from .conftest import ECCP_URL, FAST, FakeDrupal, eccp_resource, iso, make_settings
 
@@ -26,7 +26,7 @@ T0 = 1_780_000_000  # a unix second in 2026
 
 
 def natives(connector: EccpConnector, since: datetime | None = None) -> list[EccpCluster]:
-    return [r for page in connector.iter_natives(since) for r in page.records if isinstance(r, EccpCluster)]
+    return [r.wire for page in connector.iter_natives(since) for r in page.records if isinstance(r.wire, EccpCluster)]
 
 
 def listing(data: list[dict[str, Any]], count: int | None = None, next_href: str | None = None) -> httpx.Response:
@@ -175,8 +175,8 @@ class TestNatives:
         greek = eccp_resource("gr", T0, 2, field_country="EL")
         router.get(COLLECTION).mock(return_value=listing([bad, greek]))
         (page,) = list(eccp.iter_natives())
-        assert [r.id for r in page.records] == ["gr"]
-        assert page.records[0].attributes.field_country == "GR"  # type: ignore[attr-defined]
+        assert [r.native_id for r in page.records] == ["gr"]
+        assert page.records[0].wire.attributes.field_country == "GR"
         (problem,) = page.problems
         assert (problem.source_id, problem.field) == ("bad", "field_country")
         assert problem.raw == bad
@@ -396,8 +396,8 @@ class TestWrites:
     def test_delete_treats_404_as_done(self, eccp: EccpConnector, router: respx.MockRouter) -> None:
         router.delete(f"{COLLECTION}/m-1").mock(return_value=httpx.Response(204))
         router.delete(f"{COLLECTION}/m-2").mock(return_value=httpx.Response(404))
-        eccp.delete("m-1")
-        eccp.delete("m-2")
+        eccp.delete("KC-1", "m-1")
+        eccp.delete("KC-2", "m-2")
 
     def test_timed_out_create_that_landed_is_adopted_not_resent(
         self, eccp: EccpConnector, router: respx.MockRouter

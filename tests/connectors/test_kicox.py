@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from clusterbridge.abc import MirrorWrite
 from clusterbridge.connectors.kicox import KicoxConnector
-from clusterbridge.connectors.kicox import create as create_kicox
 from clusterbridge.connectors.kicox.models import KicoxCluster, format_kst
 from clusterbridge.errors import ConfigurationError, PlatformError, QuotaExhausted, RetryableError
+from tests.connectors.support import create_kicox
 
 from .conftest import API_KEY, FAST, KICOX_URL, FakeOpenData, envelope, kicox_item, make_settings
 
@@ -28,7 +28,7 @@ T0 = 1_780_000_000
 
 
 def natives(connector: KicoxConnector, since: datetime | None = None) -> list[KicoxCluster]:
-    return [r for page in connector.iter_natives(since) for r in page.records if isinstance(r, KicoxCluster)]
+    return [r.wire for page in connector.iter_natives(since) for r in page.records if isinstance(r.wire, KicoxCluster)]
 
 
 def gateway_xml(code: str, auth: str = "SERVICE ERROR") -> httpx.Response:
@@ -119,7 +119,8 @@ class TestEnvelope:
             return_value=httpx.Response(200, content=xml.encode(), headers={"Content-Type": "application/json"})
         )
         (page,) = list(kicox.iter_natives())
-        (record,) = page.records
+        (native,) = page.records
+        record = native.wire
         assert isinstance(record, KicoxCluster)
         assert (record.clstrId, record.clstrNm, record.mberCo, record.clstrEngNm) == ("KC-1", "반월", 7, None)
         assert record.updtDt == datetime(2026, 10, 15, 0, 30, tzinfo=UTC)
@@ -129,7 +130,7 @@ class TestEnvelope:
         bad = kicox_item("KC-9", T0, mberCo="many")
         router.get(LIST).mock(return_value=ok({"item": [bad, kicox_item("KC-2", T0)]}, 2))
         (page,) = list(kicox.iter_natives())
-        assert [r.clstrId for r in page.records] == ["KC-2"]  # type: ignore[attr-defined]
+        assert [r.native_id for r in page.records] == ["KC-2"]  # type: ignore[attr-defined]
         (problem,) = page.problems
         assert (problem.source_id, problem.field, problem.raw) == ("KC-9", "mberCo", bad)
 
@@ -217,7 +218,7 @@ class TestPaging:
         fake = FakeOpenData([kicox_item(f"KC-{i:03}", T0 + i // 3) for i in range(45)])
         router.get(LIST).mock(side_effect=fake)
         pages = list(connector.iter_natives())
-        ids = [r.clstrId for p in pages for r in p.records]  # type: ignore[attr-defined]
+        ids = [r.native_id for p in pages for r in p.records]  # type: ignore[attr-defined]
         assert sorted(ids) == sorted(fake.items)
         assert len(ids) == len(set(ids))
         assert {p.reported_total for p in pages} == {45}
@@ -356,8 +357,8 @@ class TestForeignListing:
     ) -> None:
         uid = "eccp:3f1c/odd id"
         route = router.delete(url__startswith=FOREIGN).mock(side_effect=[httpx.Response(204), httpx.Response(404)])
-        kicox.delete(uid)
-        kicox.delete(uid)
+        kicox.delete(uid, None)
+        kicox.delete(uid, uid)
         raw = route.calls[0].request.url.raw_path.decode()
         assert raw == f"/api/v1/foreign-clusters/{quote(uid, safe='')}"
         assert route.call_count == 2

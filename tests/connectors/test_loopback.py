@@ -15,12 +15,11 @@ from pydantic import SecretStr
 
 from clusterbridge.abc import Connector, MirrorWrite
 from clusterbridge.connectors.eccp import EccpConnector
-from clusterbridge.connectors.eccp import create as create_eccp
 from clusterbridge.connectors.kicox import KicoxConnector
-from clusterbridge.connectors.kicox import create as create_kicox
 from clusterbridge.errors import QuotaExhausted
 from clusterbridge.simulators import EccpSimulator, FaultSpec, KicoxSimulator
 from clusterbridge.testing import AdminClient, eccp_attributes, foreign_cluster, kicox_cluster, kicox_seed, running
+from tests.connectors.support import create_eccp, create_kicox
 
 from .conftest import make_settings
 
@@ -105,7 +104,7 @@ class TestEccpLoopback:
         faults(eccp_sim, FAULTS)
         connector = eccp_for(eccp_sim, page_limit=10)  # small pages: more requests, so more faults
         pages = list(connector.iter_natives())
-        ids = [r.id for p in pages for r in p.records]  # type: ignore[attr-defined]
+        ids = [r.native_id for p in pages for r in p.records]  # type: ignore[attr-defined]
         expected = {r["id"] for r in eccp_sim.records() if r["attributes"]["field_origin"] == "eccp"}
         assert len(ids) == len(set(ids))
         assert set(ids) == expected
@@ -142,8 +141,8 @@ class TestEccpLoopback:
         (updated,) = connector.write([MirrorWrite("KC-900", changed, made.mirror_id, payload)])
         assert updated.action == "updated"
         assert eccp_sim.record(made.mirror_id)["attributes"]["title"] == "Busan Cluster II"  # type: ignore[index]
-        connector.delete(made.mirror_id)
-        connector.delete(made.mirror_id)  # already gone: done
+        connector.delete(made.external_id, made.mirror_id)
+        connector.delete(made.external_id, made.mirror_id)  # already gone: done
         (back,) = connector.write([MirrorWrite("KC-900", payload, made.mirror_id, changed)])
         assert back.action in {"created", "adopted"}  # "adopted" when a fault hid the create's answer
         assert back.mirror_id != made.mirror_id
@@ -176,7 +175,7 @@ class TestEccpLoopback:
         faults(eccp_sim, "rate_limit=10")
         # the shipped rate (8/s under the site's 10); small pages make ~25 requests
         connector = eccp_for(eccp_sim, rate_limit=8, page_limit=10)
-        ids = [r.id for p in connector.iter_natives() for r in p.records]  # type: ignore[attr-defined]
+        ids = [r.native_id for p in connector.iter_natives() for r in p.records]  # type: ignore[attr-defined]
         assert len(set(ids)) == 180
         stats = eccp_sim.stats()
         assert stats["requests"] >= 20
@@ -202,7 +201,7 @@ class TestKicoxLoopback:
         key = SERVICE_KEY if form == "decoded" else quote(SERVICE_KEY, safe="")
         connector = kicox_for(kicox_sim, key, num_of_rows=50)
         pages = list(connector.iter_natives())
-        ids = [r.clstrId for p in pages for r in p.records]  # type: ignore[attr-defined]
+        ids = [r.native_id for p in pages for r in p.records]  # type: ignore[attr-defined]
         assert len(ids) == len(set(ids))
         assert set(ids) == {c["clstrId"] for c in kicox_sim.clusters()}
         assert pages[0].reported_total == 300
@@ -222,8 +221,8 @@ class TestKicoxLoopback:
         assert sorted(f["extrlId"] for f in stored) == sorted(w.external_id for w in writes)
         listed = [m.mirror_id for page in connector.iter_mirrors() for m in page]
         assert sorted(listed) == sorted(w.external_id for w in writes)
-        connector.delete(writes[0].external_id)
-        connector.delete(writes[0].external_id)
+        connector.delete(writes[0].external_id, None)
+        connector.delete(writes[0].external_id, None)
         assert connector.find_mirror(writes[0].external_id) is None
         assert len(kicox_sim.foreign()) == 229
 
@@ -250,7 +249,7 @@ class TestKicoxLoopback:
     def test_client_at_its_configured_rate_gets_no_429(self, kicox_sim: KicoxSimulator) -> None:
         faults(kicox_sim, "rate_limit=5")
         connector = kicox_for(kicox_sim, rate_limit=4, num_of_rows=25)
-        ids = [r.clstrId for p in connector.iter_natives() for r in p.records]  # type: ignore[attr-defined]
+        ids = [r.native_id for p in connector.iter_natives() for r in p.records]  # type: ignore[attr-defined]
         assert len(set(ids)) == 300
         stats = kicox_sim.stats()
         assert stats["requests"] >= 12

@@ -8,12 +8,13 @@ import time
 import httpx
 import pytest
 
-from clusterbridge.connectors import load_connector, registry
+from clusterbridge.connectors import registry
 from clusterbridge.connectors.eccp import EccpConnector
 from clusterbridge.connectors.http import TokenBucket
 from clusterbridge.connectors.kicox import KicoxConnector
 from clusterbridge.connectors.paging import KeysetWindow
 from clusterbridge.errors import ConfigurationError
+from tests.connectors.support import load_connector
 
 from .conftest import make_settings
 

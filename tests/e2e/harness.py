@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from clusterbridge.runtime import open_engine
 from clusterbridge.config import Settings, default_dir
+from clusterbridge.runtime import open_engine
 from clusterbridge.simulators import EccpSimulator, KicoxSimulator
 from clusterbridge.store import db
 from clusterbridge.sync.engine import RunResult

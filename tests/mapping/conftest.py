@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from clusterbridge.config import Settings
-from clusterbridge.mapping import Mapper
+from tests.mapping.pipeline import Pipeline as Mapper
 
 
 @pytest.fixture(scope="session")

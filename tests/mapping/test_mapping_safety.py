@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from clusterbridge.connectors.kicox.models import ForeignCluster
-from clusterbridge.mapping import Mapper
 from clusterbridge.mapping.text import clean_text, html_to_text, normalise_url, sanitize_html, truncate
 from tests.mapping.mapping_samples import eccp, kicox
+from tests.mapping.pipeline import Pipeline as Mapper
 
 HOSTILE = {
     "script": "<p>ok</p><script>alert('x')</script><SCRIPT SRC=//evil.example/x.js></SCRIPT>",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from clusterbridge.reconcile.plan import LinkState, MirrorState, NativeItem, decide, decide_absent
+from clusterbridge.reconcile.plan import (
+    LinkState,
+    MirrorState,
+    NativeItem,
+    decide,
+    decide_orphan,
+    decide_unreadable,
+    decide_vanished,
+)
 
 T = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -81,31 +89,62 @@ class TestWithdrawal:
         assert decide(native(live=False), link(state="deleted", digest=None), None, full=False).kind == "skip"
 
     def test_native_missing_from_full_listing_loses_its_mirror(self) -> None:
-        actions = decide_absent([link()], [], full=True, trusted=True)
-        assert [a.kind for a in actions] == ["delete"]
+        action = decide_vanished(link(), full=True, trusted=True)
+        assert action is not None
+        assert (action.kind, action.mirror_id) == ("delete", "m1")
 
     def test_incremental_run_never_deletes_for_absence(self) -> None:
-        assert decide_absent([link()], [mirror()], full=False, trusted=True) == []
+        assert decide_vanished(link(), full=False, trusted=True) is None
+        assert decide_orphan(mirror(), full=False, trusted=True) is None
 
     def test_untrusted_listing_never_deletes_for_absence(self) -> None:
-        assert decide_absent([link()], [mirror()], full=True, trusted=False) == []
+        assert decide_vanished(link(), full=True, trusted=False) is None
+        assert decide_orphan(mirror(), full=True, trusted=False) is None
 
     def test_interrupted_deletion_is_finished_even_incrementally(self) -> None:
-        actions = decide_absent([link(state="deleting")], [], full=False, trusted=True)
-        assert [a.kind for a in actions] == ["delete"]
+        action = decide_vanished(link(state="deleting"), full=False, trusted=False)
+        assert action is not None
+        assert action.kind == "delete"
 
     def test_orphan_mirror_is_deleted_on_full_reconcile(self) -> None:
-        actions = decide_absent([], [mirror(nid="gone")], full=True, trusted=True)
-        assert [(a.kind, a.external_id) for a in actions] == [("delete", "x-gone")]
+        action = decide_orphan(mirror(nid="gone"), full=True, trusted=True)
+        assert action is not None
+        assert (action.kind, action.external_id) == ("delete", "x-gone")
+
+
+class TestUnreadable:
+    """A record the service cannot read is not a record that is gone (issue: nothing wiped)."""
+
+    def test_unreadable_native_is_quarantined_and_keeps_its_mirror(self) -> None:
+        action = decide_unreadable("n1", "x-n1", link(), "normalise: clstrNm is empty")
+        assert action.kind == "quarantine"
+        assert action.outcome == "quarantined"
+        assert action.mirror_id == "m1"
+        assert "kept" in action.reason
+
+    def test_unreadable_new_native_is_quarantined_without_a_mirror(self) -> None:
+        action = decide_unreadable("n2", "x-n2", None, "pull: estblYear is not a number")
+        assert (action.kind, action.mirror_id) == ("quarantine", None)
 
 
 class TestNativeLinks:
     """Rule 11: a native that has its own profile on the target is linked, never mirrored."""
 
     def test_linked_native_gets_no_mirror(self) -> None:
-        assert decide(native(), None, None, full=False, linked_to="eccp-1").kind == "skip"
+        action = decide(native(), None, None, full=False, linked_to="eu:p-1")
+        assert (action.kind, action.outcome) == ("link", "linked")
 
     def test_existing_mirror_of_a_linked_native_is_removed(self) -> None:
-        action = decide(native(), link(), None, full=False, linked_to="eccp-1")
-        assert action.kind == "delete"
-        assert "eccp-1" in action.reason
+        action = decide(native(), link(), None, full=False, linked_to="eu:p-1")
+        assert (action.kind, action.outcome) == ("delete", "linked")
+        assert "eu:p-1" in action.reason
+
+    def test_withdrawn_linked_native_stays_linked(self) -> None:
+        assert decide(native(live=False), None, None, full=False, linked_to="eu:p-1").kind == "link"
+
+
+class TestTranslation:
+    def test_a_translation_that_arrives_later_is_an_update(self) -> None:
+        pending = LinkState("n1", "x-n1", "m1", "live", "h1", translation_pending=True)
+        action = decide(native(digest="h2"), pending, None, full=False)
+        assert (action.kind, action.reason) == ("update", "translation now available")

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from clusterbridge.abc import Translator
 from clusterbridge.config import Settings
 from clusterbridge.connectors.kicox.models import KicoxCluster
-from clusterbridge.mapping import Mapper
 from clusterbridge.store import tables
 from clusterbridge.translate import CachedTranslator, DeepLTranslator, TranslationCache
+from tests.mapping.pipeline import Pipeline as Mapper
 
 
 class Counting(Translator):

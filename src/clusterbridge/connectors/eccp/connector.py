@@ -56,8 +56,9 @@ log = structlog.get_logger(__name__)
 
 _WRITE_HEADERS = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE}
 _SORT = "changed,drupal_internal__nid"
-# the contract's resource ids are UUIDs; anything else cannot be a native we may mirror or match
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# resource ids as the contract allows them (UUIDs on the real site: at most 64 safe characters); anything else
+# cannot be a native the ledger may key, mirror or match
+_RESOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,63}$")
 
 
 class EccpSettings(HttpSettings):
@@ -336,8 +337,9 @@ class EccpConnector(Connector):
                                                raw=raw))
             return
         uuid = raw.get("id")
-        if not isinstance(uuid, str) or not _UUID.match(uuid):
-            page.problems.append(RecordProblem(None, "id: not a UUID as the contract requires", "id", raw))
+        if not isinstance(uuid, str) or not _RESOURCE_ID.match(uuid):
+            page.problems.append(RecordProblem(None, "id: missing, longer than 64 characters or not of the "
+                                               "characters the contract allows", "id", raw))
             return
         attributes = raw.get("attributes")
         if not isinstance(attributes, dict):
