@@ -1,4 +1,5 @@
-"""Translators built from Settings: the provider CLUSTERBRIDGE_TRANSLATOR names, alone or cached."""
+"""Translators built from Settings: the provider CLUSTERBRIDGE_TRANSLATOR names, alone, cached, or as the
+per-run service the sync uses."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from clusterbridge.config import Settings
 from clusterbridge.errors import ConfigurationError
 from clusterbridge.translate.cache import CachedTranslator, TranslationCache
 from clusterbridge.translate.providers import DeepLTranslator, KeepOriginal, LibreTranslateTranslator, PapagoTranslator
+from clusterbridge.translate.run import TranslationService
 
 
 def make_provider(settings: Settings) -> Translator:
@@ -46,9 +48,17 @@ def make_provider(settings: Settings) -> Translator:
 
 
 def make_translator(settings: Settings, cache: TranslationCache | Engine | None = None) -> Translator:
-    """The provider wrapped in the cache when one is given."""
+    """The provider wrapped in the cache when one is given, without run limits (for one-off callers;
+    the sync uses build_translation_service)."""
     provider = make_provider(settings)
     if cache is None or isinstance(provider, KeepOriginal):
         return provider
     return CachedTranslator(provider, cache if isinstance(cache, TranslationCache) else TranslationCache(cache))
 
+
+def build_translation_service(settings: Settings, engine: Engine | None) -> TranslationService:
+    """The per-process service: the configured provider, the ledger's cache when an engine is given (without
+    one nothing is remembered between runs) and CLUSTERBRIDGE_TRANSLATE_MAX_CHARS per run."""
+    provider = make_provider(settings)
+    cache = TranslationCache(engine) if engine is not None else None
+    return TranslationService(provider, cache, max_chars=settings.translate_max_chars)
