@@ -23,8 +23,9 @@ from clusterbridge.translate.providers import KeepOriginal, TranslationError
 log = structlog.get_logger(__name__)
 
 # Characters one run may hand to the provider. Steady runs send only new or edited texts (a few thousand
-# characters); the cap bounds a first sync or a mass edit to well under a euro a run at paid-API prices,
-# and a backlog drains over the following runs. 0 sends nothing (translation paused, cache still served).
+# characters); the cap bounds a first sync or a mass edit to about a euro a run at paid-API prices (DeepL
+# and Papago bill per character), and a backlog drains over the following runs. 0 sends nothing
+# (translation paused, cache still served).
 DEFAULT_MAX_CHARS = 50_000
 # Failed requests in a row after which the provider is left alone for the rest of the run.
 DEFAULT_BREAKER_THRESHOLD = 3
@@ -236,7 +237,7 @@ class TranslationService:
         return isinstance(self.provider, KeepOriginal)
 
     def for_run(self, *, dry_run: bool) -> RunTranslator:
-        """A translator with a fresh budget and a closed breaker; a dry run's never calls the provider."""
+        """A translator with a fresh budget and a closed breaker; with dry_run it only reads the cache."""
         return RunTranslator(
             self.provider,
             self.cache,
