@@ -51,13 +51,19 @@ class Settings(BaseSettings):
     update_budget_count: int = Field(default=50, ge=0)
     update_budget_share: float = Field(default=0.2, ge=0, le=1)
 
-    # free-text translation: "none" keeps the original text with its language tag
-    translator: Literal["none", "deepl", "papago"] = "none"
+    # free-text translation: "none" keeps the original text with its language tag; "libretranslate" is a
+    # server the operator runs, so no text leaves their machines
+    translator: Literal["none", "deepl", "papago", "libretranslate"] = "none"
     deepl_api_key: SecretStr | None = None
     deepl_base_url: str = "https://api-free.deepl.com"
     papago_client_id: str | None = None
     papago_client_secret: SecretStr | None = None
     papago_base_url: str = "https://papago.apigw.ntruss.com"
+    libretranslate_url: str | None = None
+    libretranslate_api_key: SecretStr | None = None
+    # characters one sync run may send to the provider (cached texts are free); the rest keep their
+    # originals and are translated on later runs. 0 sends nothing: translation pauses, the cache still serves
+    translate_max_chars: int = Field(default=50_000, ge=0)
 
 
 def load_settings() -> Settings:

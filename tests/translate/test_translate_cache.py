@@ -80,6 +80,12 @@ class TestCachedTranslator:
         cache.put("p", "ko", "en", "h", "two")
         assert cache.get_many("p", "ko", "en", ["h"]) == {"h": "one"}
 
+    def test_a_batch_overlapping_stored_rows_keeps_them_and_adds_the_rest(self, engine: sa.Engine) -> None:
+        cache = TranslationCache(engine)
+        cache.put("p", "ko", "en", "b", "stored first")
+        cache.put_many("p", "ko", "en", {"a": "A", "b": "B", "c": "C"})
+        assert cache.get_many("p", "ko", "en", ["a", "b", "c"]) == {"a": "A", "b": "stored first", "c": "C"}
+
 
 class TestMapperWithCache:
     @respx.mock

@@ -4,7 +4,7 @@ sha256, in the ledger's `translation_cache` table, so the same text is never pai
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, and_, insert, select
@@ -42,19 +42,32 @@ class TranslationCache:
         return found
 
     def put(self, provider: str, source_lang: str, target_lang: str, hash_: str, translation: str) -> None:
-        row = {
-            "provider": provider,
-            "source_lang": source_lang,
-            "target_lang": target_lang,
-            "text_hash": hash_,
-            "translation": translation,
-            "created_at": datetime.now(UTC),
-        }
+        self.put_many(provider, source_lang, target_lang, {hash_: translation})
+
+    def put_many(self, provider: str, source_lang: str, target_lang: str, translations: Mapping[str, str]) -> None:
+        """Store translations by text hash in one transaction; rows another run stored first are kept."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "provider": provider,
+                "source_lang": source_lang,
+                "target_lang": target_lang,
+                "text_hash": hash_,
+                "translation": translation,
+                "created_at": now,
+            }
+            for hash_, translation in translations.items()
+        ]
+        if not rows:
+            return
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(translation_cache), [row])
+                conn.execute(insert(translation_cache), rows)
         except IntegrityError:
-            pass  # a concurrent run stored the same text first: its translation serves as well
+            if len(rows) == 1:
+                return  # a concurrent run stored the same text first: its translation serves as well
+            for hash_, translation in translations.items():  # some were stored meanwhile: keep theirs
+                self.put_many(provider, source_lang, target_lang, {hash_: translation})
 
 
 class CachedTranslator(Translator):
@@ -70,9 +83,8 @@ class CachedTranslator(Translator):
         known = self.cache.get_many(self.name, source_lang, target_lang, sorted(set(hashes)))
         missing = list(dict.fromkeys(t for t, h in zip(texts, hashes, strict=True) if h not in known))
         if missing:
-            for text, result in zip(missing, self.inner.translate(missing, source_lang, target_lang), strict=True):
-                if result is not None:
-                    h = text_hash(text)
-                    self.cache.put(self.name, source_lang, target_lang, h, result)
-                    known[h] = result
+            results = self.inner.translate(missing, source_lang, target_lang)
+            fresh = {text_hash(t): r for t, r in zip(missing, results, strict=True) if r is not None}
+            self.cache.put_many(self.name, source_lang, target_lang, fresh)
+            known.update(fresh)
         return [known.get(h) for h in hashes]

@@ -1,30 +1,45 @@
-"""Translators: the offline default and two paid providers (DeepL, Naver Papago on NCP) over httpx.
+"""Translators: the offline default, two paid providers (DeepL, Naver Papago on NCP) and a self-hosted
+one (LibreTranslate), all over httpx.
 
 Providers are plain classes taking an injected httpx.Client (tests pass one routed by respx). Passing
 faults (429, 5xx, timeouts, connection errors) are retried with an explicit tenacity policy honouring
-Retry-After; anything else raises TranslationError at once. Requests and errors never carry the keys.
+Retry-After; a Retry-After longer than the provider is willing to wait ends the call at once instead of
+sleeping through it. Anything else raises TranslationError at once. Errors marked `lasting` (bad
+credentials, spent quota, a long Retry-After) say that no further call will succeed soon, so the per-run
+layer stops calling. Requests and errors never carry the keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_exponential
 
 from clusterbridge.abc import Translator
 from clusterbridge.errors import ClusterbridgeError
+from clusterbridge.logs import redact_text
+
+# statuses after which no call succeeds until an operator acts or the quota renews: bad or missing
+# credentials (401, 403) and DeepL's "quota exceeded" (456)
+_LASTING_STATUSES = frozenset({401, 403, 456})
 
 
 class TranslationError(ClusterbridgeError):
-    """A provider refused or kept failing; the caller keeps the original text."""
+    """A provider refused or kept failing; the caller keeps the original text.
 
-    def __init__(self, provider: str, message: str, status: int | None = None) -> None:
+    `lasting` is set when further calls are pointless for now (credentials refused, quota spent, told to
+    come back later than the provider's retry cap), so a caller can stop calling instead of failing again.
+    """
+
+    def __init__(self, provider: str, message: str, status: int | None = None, *, lasting: bool = False) -> None:
         super().__init__(f"{provider}: {message}")
         self.provider = provider
         self.status = status
+        self.lasting = lasting
 
 
 class KeepOriginal(Translator):
@@ -42,6 +57,20 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TimeoutException | httpx.TransportError)
 
 
+def _retry_after(retry_state: RetryCallState) -> float | None:
+    """Seconds the provider asked us to wait in its last answer (delta-seconds form), if it asked."""
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    if isinstance(exc, httpx.HTTPStatusError):
+        return _retry_after_header(exc.response)
+    return None
+
+
+def _retry_after_header(response: httpx.Response) -> float | None:
+    header = response.headers.get("Retry-After", "").strip()
+    return float(header) if header.isdigit() else None
+
+
 class _WaitRetryAfter(wait_base):
     """Retry-After when the provider sends one (capped), else exponential backoff."""
 
@@ -50,17 +79,50 @@ class _WaitRetryAfter(wait_base):
         self.cap = cap
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, httpx.HTTPStatusError):
-            header = exc.response.headers.get("Retry-After", "")
-            if header.strip().isdigit():
-                return min(float(header), self.cap)
+        asked = _retry_after(retry_state)
+        if asked is not None:
+            return min(asked, self.cap)
         return float(self.fallback(retry_state))
 
 
+class _StopOnLongRetryAfter(stop_base):
+    """Give up when the provider asks for a longer pause than `cap`: sleeping through it would stall the run."""
+
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        asked = _retry_after(retry_state)
+        return asked is not None and asked > self.cap
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The provider's own reason from an error body ({"error": "..."}, {"message": "..."} or
+    {"error": {"message": "..."}}), shortened; empty when the body says nothing readable."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    detail = body.get("error", body.get("message"))
+    if isinstance(detail, dict):
+        detail = detail.get("message")
+    if not isinstance(detail, str):
+        return ""
+    detail = " ".join(detail.split())
+    return detail if len(detail) <= 200 else detail[:199] + "…"
+
+
 class _HttpTranslator(Translator):
-    """Shared request/retry handling of the HTTP providers."""
+    """Shared request/retry handling of the HTTP providers.
+
+    `batch_size` is how many texts one request carries; a caller that wants one request per call (to
+    count, budget or stop between requests) hands over at most that many texts at a time.
+    """
+
+    batch_size = 1
+    read_timeout = 20.0
 
     def __init__(
         self,
@@ -70,18 +132,26 @@ class _HttpTranslator(Translator):
         max_seconds: float = 60.0,
         backoff: float = 0.5,
         sleep: Callable[[float], None] | None = None,
+        max_retry_after: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.client = client or httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+        self.client = client or httpx.Client(timeout=httpx.Timeout(self.read_timeout, connect=5.0))
         self.max_attempts = max_attempts
         self.max_seconds = max_seconds
         self.backoff = backoff
         self.sleep = sleep
+        self.max_retry_after = max_retry_after
+        self._secrets: tuple[str, ...] = ()  # values masked in every error message
+
+    def _error(self, message: str, status: int | None = None, *, lasting: bool = False) -> TranslationError:
+        return TranslationError(self.name, redact_text(message, self._secrets), status, lasting=lasting)
 
     def _post(self, path: str, headers: dict[str, str], **kwargs: Any) -> Any:
         policy: dict[str, Any] = {
-            "stop": stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_seconds),
-            "wait": _WaitRetryAfter(wait_exponential(multiplier=self.backoff, max=30), cap=60),
+            "stop": stop_after_attempt(self.max_attempts)
+            | stop_after_delay(self.max_seconds)
+            | _StopOnLongRetryAfter(self.max_retry_after),
+            "wait": _WaitRetryAfter(wait_exponential(multiplier=self.backoff, max=30), cap=self.max_retry_after),
             "retry": retry_if_exception(_retryable),
             "reraise": True,
         }
@@ -95,10 +165,16 @@ class _HttpTranslator(Translator):
                     return response.json()
         except httpx.HTTPStatusError as exc:
             status = exc.response.status_code
-            raise TranslationError(self.name, f"HTTP {status} from {path}", status) from None
+            asked = _retry_after_header(exc.response)
+            lasting = status in _LASTING_STATUSES or (asked is not None and asked > self.max_retry_after)
+            detail = _error_detail(exc.response)
+            message = f"HTTP {status} from {path}" + (f": {detail}" if detail else "")
+            if asked is not None and asked > self.max_retry_after:
+                message += f" (asked to wait {asked:.0f} s)"
+            raise self._error(message, status, lasting=lasting) from None
         except (httpx.HTTPError, ValueError) as exc:
-            raise TranslationError(self.name, f"{type(exc).__name__} calling {path}") from None
-        raise TranslationError(self.name, "no attempt made")  # unreachable: Retrying always attempts once
+            raise self._error(f"{type(exc).__name__} calling {path}") from None
+        raise self._error("no attempt made")  # unreachable: Retrying always attempts once
 
 
 def deepl_lang(tag: str, target: bool) -> str:
@@ -120,6 +196,7 @@ class DeepLTranslator(_HttpTranslator):
     def __init__(self, api_key: str, base_url: str = "https://api-free.deepl.com", **kwargs: Any) -> None:
         super().__init__(base_url, **kwargs)
         self._headers = {"Authorization": f"DeepL-Auth-Key {api_key}"}
+        self._secrets = (api_key,)
 
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str | None]:
         out: list[str | None] = []
@@ -133,7 +210,7 @@ class DeepLTranslator(_HttpTranslator):
             data = self._post("/v2/translate", self._headers, json=body)
             translations = data.get("translations") if isinstance(data, dict) else None
             if not isinstance(translations, list) or len(translations) != len(chunk):
-                raise TranslationError(self.name, "response does not hold one translation per text")
+                raise self._error("response does not hold one translation per text")
             out += [
                 t.get("text") if isinstance(t, dict) and isinstance(t.get("text"), str) else None for t in translations
             ]
@@ -158,6 +235,7 @@ class PapagoTranslator(_HttpTranslator):
     ) -> None:
         super().__init__(base_url, **kwargs)
         self._headers = {"X-NCP-APIGW-API-KEY-ID": client_id, "X-NCP-APIGW-API-KEY": client_secret}
+        self._secrets = (client_secret,)
 
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str | None]:
         out: list[str | None] = []
@@ -167,6 +245,55 @@ class PapagoTranslator(_HttpTranslator):
             try:
                 result = data["message"]["result"]["translatedText"]
             except (KeyError, TypeError):
-                raise TranslationError(self.name, "response has no message.result.translatedText") from None
+                raise self._error("response has no message.result.translatedText") from None
             out.append(result if isinstance(result, str) else None)
+        return out
+
+
+def libretranslate_lang(tag: str) -> str:
+    """BCP 47 → LibreTranslate's ISO 639-1 codes: 'ko', 'en', 'de' (the primary subtag, lower case)."""
+    return tag.split("-")[0].lower()
+
+
+class LibreTranslateTranslator(_HttpTranslator):
+    """A self-hosted LibreTranslate server: POST {base}/translate with JSON, several texts a request.
+
+    Texts never leave the operator's servers. The key is optional (servers started with --api-keys ask
+    for one) and travels in the body, as the API documents. Batches stay small because a CPU-bound
+    server translates a request as a whole before it answers.
+    """
+
+    name = "libretranslate"
+    batch_size = 10
+    read_timeout = 60.0
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        text_format: Literal["text", "html"] = "text",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base_url, **kwargs)
+        self._api_key = api_key or None
+        self.text_format = text_format
+        self._secrets = (api_key,) if api_key else ()
+
+    def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str | None]:
+        out: list[str | None] = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = list(texts[start : start + self.batch_size])
+            body: dict[str, Any] = {
+                "q": chunk,
+                "source": libretranslate_lang(source_lang),
+                "target": libretranslate_lang(target_lang),
+                "format": self.text_format,
+            }
+            if self._api_key is not None:
+                body["api_key"] = self._api_key
+            data = self._post("/translate", {"Accept": "application/json"}, json=body)
+            translated = data.get("translatedText") if isinstance(data, dict) else None
+            if not isinstance(translated, list) or len(translated) != len(chunk):
+                raise self._error("response does not hold one translatedText per text")
+            out += [t if isinstance(t, str) else None for t in translated]
         return out
