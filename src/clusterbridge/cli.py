@@ -50,7 +50,7 @@ class Context:
 
 def _secrets(settings: Settings) -> list[str]:
     values = [settings.eccp_client_secret, settings.kicox_service_key, settings.kicox_api_key,
-              settings.deepl_api_key, settings.papago_client_secret]
+              settings.deepl_api_key, settings.papago_client_secret, settings.libretranslate_api_key]
     return [v.get_secret_value() for v in values if v is not None]
 
 

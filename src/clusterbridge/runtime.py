@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from clusterbridge.abc import Connector, Translator
+from clusterbridge.abc import Connector
 from clusterbridge.config import Settings
 from clusterbridge.connectors import load_connector
 from clusterbridge.mapping.vocabulary import Vocabulary
@@ -18,18 +18,7 @@ from clusterbridge.sides import Bridge, load_bridge
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger
 from clusterbridge.sync.engine import LockCheck, Progress, SyncEngine
-from clusterbridge.translate import KeepOriginal, make_translator
-
-
-class TranslationService:
-    """The configured translator, handed to each run."""
-
-    def __init__(self, settings: Settings, engine: Engine | None) -> None:
-        self.offline = settings.translator == "none"
-        self._translator: Translator = KeepOriginal() if self.offline else make_translator(settings, engine)
-
-    def for_run(self, *, dry_run: bool) -> Translator:
-        return self._translator
+from clusterbridge.translate import build_translation_service
 
 
 def build_connectors(settings: Settings, bridge: Bridge, vocabulary: Vocabulary,
@@ -65,8 +54,8 @@ def open_engine(
         connectors = build_connectors(settings, bridge, vocabulary)
         try:
             yield SyncEngine(settings, Ledger(engine), bridge, connectors, vocabulary,
-                             TranslationService(settings, engine), stop_requested=stop_requested or (lambda: False),
-                             lock=lock, progress=progress)
+                             build_translation_service(settings, engine),
+                             stop_requested=stop_requested or (lambda: False), lock=lock, progress=progress)
         finally:
             for connector in connectors.values():
                 connector.close()

@@ -15,7 +15,7 @@ from clusterbridge.abc import Translator
 from clusterbridge.config import Settings
 from clusterbridge.connectors.kicox.models import KicoxCluster
 from clusterbridge.store import tables
-from clusterbridge.translate import CachedTranslator, DeepLTranslator, TranslationCache
+from clusterbridge.translate import CachedTranslator, DeepLTranslator, TranslationCache, TranslationService
 from tests.mapping.pipeline import Pipeline as Mapper
 
 
@@ -87,9 +87,9 @@ class TestCachedTranslator:
         assert cache.get_many("p", "ko", "en", ["a", "b", "c"]) == {"a": "A", "b": "stored first", "c": "C"}
 
 
-class TestMapperWithCache:
+class TestRenderingWithCache:
     @respx.mock
-    def test_a_provider_is_called_once_for_a_repeated_text(self, engine: sa.Engine) -> None:
+    def test_a_provider_is_called_once_for_a_repeated_text_across_runs(self, engine: sa.Engine) -> None:
         route = respx.post("https://deepl.test/v2/translate").mock(
             side_effect=lambda request: httpx.Response(
                 200,
@@ -97,7 +97,10 @@ class TestMapperWithCache:
             )
         )
         provider = DeepLTranslator("k", "https://deepl.test", client=httpx.Client(), sleep=lambda _s: None)
-        mapper = Mapper.load(Settings(_env_file=None), translator=provider, cache=engine)  # type: ignore[call-arg]
+        service = TranslationService(provider, TranslationCache(engine))
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        mapper = Mapper.load(settings, translator=service.for_run(dry_run=False))
+        again = Mapper.load(settings, translator=service.for_run(dry_run=False))  # the next run
         record = KicoxCluster.model_validate(
             {
                 "clstrId": "KC-1",
@@ -109,7 +112,7 @@ class TestMapperWithCache:
             }
         )
         first = mapper.to_eccp_mirror(mapper.from_kicox(record))
-        second = mapper.to_eccp_mirror(mapper.from_kicox(record))
+        second = again.to_eccp_mirror(again.from_kicox(record))
         assert first == second
         assert route.call_count == 1
-        assert first["field_cooperation_interest"]["seeking"] == "EN 협력"
+        assert first["field_cooperation_interest"]["seeking"].startswith("EN 협력\n\n[Machine translation from Korean]")

@@ -8,7 +8,7 @@ translator answered. A record that cannot be rendered raises ValueError naming t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -85,6 +85,12 @@ class Renderer:
         description = private(cluster.description)
         seeking = private(cluster.cooperation.seeking)
         offering = private(cluster.cooperation.offering)
+        wanted = [(html_to_text(t.text) if "<" in t.text else t.text, t.lang)
+                  for t in (description, seeking, offering) if t is not None]
+        wanted += [(term, cluster.lang) for term in (*cluster.sectors, *cluster.technologies)]
+        if not cluster.names.get(lang) and lang != "en" and not v.korean_name_from_glossary(name):
+            wanted.append((name, "en"))
+        translation.prefetch(wanted)
         description_r = translation.text(description, html=True)
         seeking_r = translation.text(seeking, label=v.heading("seeking", lang))
         offering_r = translation.text(offering, label=v.heading("offering", lang))
@@ -174,18 +180,30 @@ class Renderer:
 
 
 class _Translation:
-    """The translations one record needs, asked of the translator and remembered as pending when missing."""
+    """The translations one record needs: asked of the translator in one call per source language (`prefetch`),
+    remembered, and marked pending when a real provider left one out."""
 
     def __init__(self, renderer: Renderer, source_lang: str, target_lang: str) -> None:
         self.renderer = renderer
         self.source = primary(source_lang)
         self.target = target_lang
         self.pending = False
-        v = renderer.vocabulary
-        self.note = v.heading("machine_translated", target_lang, language=language_name(source_lang, target_lang))
-        self.original_heading = v.heading("original", target_lang, language=language_name(source_lang, target_lang))
+        self._known: dict[tuple[str, str], str | None] = {}
 
-    def _ask(self, texts: list[str], source_lang: str) -> list[str | None]:
+    def prefetch(self, texts: Iterable[tuple[str, str]]) -> None:
+        """Ask for every (text, language) the record will need at once, grouped by language."""
+        by_lang: dict[str, list[str]] = {}
+        for text, lang in texts:
+            source = primary(lang)
+            if text and source != self.target and (text, source) not in self._known:
+                by_lang.setdefault(source, [])
+                if text not in by_lang[source]:
+                    by_lang[source].append(text)
+        for source, batch in sorted(by_lang.items()):
+            for text, result in zip(batch, self._call(batch, source), strict=True):
+                self._known[(text, source)] = result
+
+    def _call(self, texts: list[str], source_lang: str) -> list[str | None]:
         translator = self.renderer.translator
         if translator is None or not texts:
             return [None] * len(texts)
@@ -194,10 +212,16 @@ class _Translation:
         except ClusterbridgeError as exc:
             log.warning("translation.failed", error=str(exc), note="the original text is kept")
             results = [None] * len(texts)
-        out = [r if r is not None and r.strip() else None for r in results]
-        if self.renderer.translating and any(r is None for r in out):
+        return [r if r is not None and r.strip() else None for r in results]
+
+    def _ask(self, text: str, lang: str) -> str | None:
+        source = primary(lang)
+        if (text, source) not in self._known:
+            self.prefetch([(text, source)])
+        result = self._known[(text, source)]
+        if result is None and self.renderer.translating:
             self.pending = True
-        return out
+        return result
 
     def text(self, text: Text | None, *, html: bool = False, label: str = "") -> RenderedText | None:
         if text is None or not text.text:
@@ -206,26 +230,25 @@ class _Translation:
         fmt = "html" if is_html else "plain"
         if primary(text.lang) == self.target:
             return RenderedText(text=text.text, lang=text.lang, format=fmt, label=label)
-        plain = html_to_text(text.text) if is_html else text.text
-        (result,) = self._ask([plain], primary(text.lang))
+        result = self._ask(html_to_text(text.text) if is_html else text.text, text.lang)
         if result is None:
             return RenderedText(text=text.text, lang=text.lang, format=fmt, label=label)
+        v = self.renderer.vocabulary
+        language = language_name(text.lang, self.target)
         return RenderedText(text=html_to_text(result), lang=self.target, format="plain", label=label,
-                            original=text.text,
-                            original_lang=text.lang, machine_translated=True, note=self.note,
-                            original_heading=self.original_heading)
+                            original=text.text, original_lang=text.lang, machine_translated=True,
+                            note=v.heading("machine_translated", self.target, language=language),
+                            original_heading=v.heading("original", self.target, language=language))
 
     def terms(self, terms: Sequence[str]) -> list[str]:
         if not terms or self.source == self.target:
             return list(terms)
-        results = self._ask(list(terms), self.source)
-        return unique(plain_line(r) if r else t for t, r in zip(terms, results, strict=True))
+        return unique(plain_line(r) if (r := self._ask(t, self.source)) else t for t in terms)
 
     def line(self, value: str, source_lang: str) -> str | None:
         if primary(source_lang) == self.target:
             return value
-        (result,) = self._ask([value], primary(source_lang))
-        return result
+        return self._ask(value, source_lang)
 
 
 def _public(contact: Contact | None) -> Contact | None:
