@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import re
 import secrets
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -334,8 +335,15 @@ class _Record:
 
 @dataclass
 class _ListingSwitch:
+    """Listing habits a test turns on: dropped pages, a wrong count, raw elements added to the first page (how
+    hostile input reaches a client), and a record edited right after a given page is served (an edit while a
+    client pages)."""
+
     drop_pages: frozenset[int] = frozenset()
     count_offset: int = 0
+    extra: tuple[Any, ...] = ()
+    touch_after_page: int | None = None
+    touch: str | None = None
 
 
 class EccpSimulator(Simulator):
@@ -365,6 +373,7 @@ class EccpSimulator(Simulator):
         self._tokens: dict[str, float] = {}
         self._next_nid = 1
         self._listing = _ListingSwitch()
+        self._refused: frozenset[str] = frozenset()
         self.load(load_default_seed(self.platform) if seed is None else seed)
 
     # -- in-process state --------------------------------------------------------------------------------
@@ -530,12 +539,20 @@ class EccpSimulator(Simulator):
                 rows.sort(key=_sort_key(name), reverse=descending)
             total = len(rows)
             page = rows[offset : offset + limit]
-            if offset // limit + 1 in self._listing.drop_pages:
+            page_no = offset // limit + 1
+            if page_no in self._listing.drop_pages:
                 page = []  # the truncation switch: this page silently loses its records
-            data = [r.serialise() for r in page]
+            data: list[Any] = [r.serialise() for r in page]
             count = total + self._listing.count_offset
+            if page_no == 1 and self._listing.extra:
+                data += [copy.deepcopy(x) for x in self._listing.extra]
+            touch = self._listing.touch
+            if self._listing.touch_after_page == page_no and touch in self._records:
+                self._records[touch].changed = int(self.now())
+                self._listing = replace(self._listing, touch_after_page=None)
         for resource in data:
-            resource["links"] = {"self": {"href": f"{self.url}{COLLECTION}/{resource['id']}"}}
+            if isinstance(resource, dict) and "id" in resource and "links" not in resource:
+                resource["links"] = {"self": {"href": f"{self.url}{COLLECTION}/{resource['id']}"}}
         links: JSON = {
             "self": {"href": self.url + request.path + (f"?{request.raw_query}" if request.raw_query else "")}
         }
@@ -582,6 +599,8 @@ class EccpSimulator(Simulator):
         client_id = data.get("id")
         if client_id is not None and not _is_uuid(client_id):
             problems.append(("/data/id", "The id must be a UUID."))
+        if attributes.get("field_external_id") in self._refused:
+            problems.append(("/data/attributes/title", "This profile is refused by the site's moderation."))
         if problems:
             raise JsonApiError.many(422, problems)
         with self._lock:
@@ -608,6 +627,8 @@ class EccpSimulator(Simulator):
                 raise JsonApiError(403, "Native profiles are not writable by partners.")
             self._check_origin(attributes)
             problems = validate_attributes(attributes, partial=True)
+            if record.attributes.get("field_external_id") in self._refused:
+                problems.append(("/data/attributes/title", "This profile is refused by the site's moderation."))
             if data.get("id") != uuid:
                 problems.append(("/data/id", "The id must be the id of the resource in the URL."))
             if problems:
@@ -656,14 +677,24 @@ class EccpSimulator(Simulator):
                 return Response.empty(204)
             case ("POST", ["records", uuid, "unpublish" | "publish" as action]):
                 return self._admin_edit(uuid, {"status": action == "publish"})
+            case ("POST", ["refuse"]):
+                body = admin_body(request)
+                self._refused = frozenset(str(x) for x in body.get("external_ids") or [])
+                return Response.json(200, {"external_ids": sorted(self._refused)})
             case ("POST", ["listing"]):
                 body = admin_body(request)
+                extra = body.get("extra") or []
+                touch = body.get("touch_after_page")
                 try:
                     self._listing = _ListingSwitch(
-                        frozenset(int(p) for p in body.get("drop_pages") or []), int(body.get("count_offset") or 0)
+                        frozenset(int(p) for p in body.get("drop_pages") or []), int(body.get("count_offset") or 0),
+                        tuple(extra) if isinstance(extra, list) else (extra,),
+                        int(touch["page"]) if isinstance(touch, dict) else None,
+                        str(touch["uuid"]) if isinstance(touch, dict) else None,
                     )
-                except (TypeError, ValueError):
-                    raise AdminError(400, "drop_pages must be page numbers and count_offset an integer") from None
+                except (TypeError, ValueError, KeyError):
+                    raise AdminError(400, "drop_pages must be page numbers, count_offset an integer, extra a list "
+                                          "and touch_after_page {page, uuid}") from None
                 return Response.json(200, self._listing_state())
             case ("GET", ["listing"]):
                 return Response.json(200, self._listing_state())
@@ -673,7 +704,8 @@ class EccpSimulator(Simulator):
         raise AdminError(404, f"no admin route {request.method} {request.path}")
 
     def _listing_state(self) -> JSON:
-        return {"drop_pages": sorted(self._listing.drop_pages), "count_offset": self._listing.count_offset}
+        return {"drop_pages": sorted(self._listing.drop_pages), "count_offset": self._listing.count_offset,
+                "extra": list(self._listing.extra), "touch_after_page": self._listing.touch_after_page}
 
     def _admin_put(self, uuid: str, attributes: JSON) -> Response:
         """Create or replace a profile as an editor would (no validation: bad records are allowed on purpose)."""

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -226,6 +228,8 @@ class KicoxSimulator(Simulator):
         self._foreign: dict[str, JSON] = {}
         self._next_foreign = 1
         self._empty_listing = False
+        self._extra_items: list[Any] = []  # raw elements added to the first page of the listing (hostile input)
+        self._refused: frozenset[str] = frozenset()
         super().__init__(faults, clock=clock, log=log)
         self.load(load_default_seed(self.platform) if seed is None else seed)
 
@@ -378,8 +382,10 @@ class KicoxSimulator(Simulator):
             )
             if self._empty_listing:
                 matching = []
-            page = [dict(c) for c in matching[(page_no - 1) * rows : page_no * rows]]
+            page: list[Any] = [dict(c) for c in matching[(page_no - 1) * rows : page_no * rows]]
             total = len(matching)
+            if page_no == 1 and self._extra_items:
+                page += copy.deepcopy(self._extra_items)
         if _wants_json(request) and not force_xml:
             return self._json_envelope(page, rows, page_no, total)
         return self._xml_envelope(page, rows, page_no, total)
@@ -387,7 +393,7 @@ class KicoxSimulator(Simulator):
     def _count(self, value: int) -> str | int:
         return str(value) if self.string_counts else value
 
-    def _json_envelope(self, page: list[JSON], rows: int, page_no: int, total: int) -> Response:
+    def _json_envelope(self, page: list[Any], rows: int, page_no: int, total: int) -> Response:
         items: Any = "" if not page else {"item": page[0] if len(page) == 1 else page}
         envelope = {
             "response": {
@@ -402,7 +408,7 @@ class KicoxSimulator(Simulator):
         }
         return Response.json(200, envelope, JSON_TYPE)
 
-    def _xml_envelope(self, page: list[JSON], rows: int, page_no: int, total: int) -> Response:
+    def _xml_envelope(self, page: list[Any], rows: int, page_no: int, total: int) -> Response:
         root = ET.Element("response")
         header = ET.SubElement(root, "header")
         ET.SubElement(header, "resultCode").text = "00"
@@ -411,8 +417,11 @@ class KicoxSimulator(Simulator):
         items = ET.SubElement(body, "items")
         for cluster in page:
             item = ET.SubElement(items, "item")
+            if not isinstance(cluster, dict):
+                item.text = json.dumps(cluster)  # a hostile element injected by a test, as text
+                continue
             for name, value in cluster.items():
-                ET.SubElement(item, name).text = value
+                ET.SubElement(item, name).text = value if isinstance(value, str) else json.dumps(value)
         for name, value in (("numOfRows", rows), ("pageNo", page_no), ("totalCount", total)):
             ET.SubElement(body, name).text = str(value)
         return Response(200, _xml_bytes(root), XML_TYPE)
@@ -455,6 +464,8 @@ class KicoxSimulator(Simulator):
                     results.append(_item_error("", ["item: must be an object"]))
                     continue
                 problems = validate_foreign(item)
+                if _as_string(item.get("extrlId")) in self._refused:
+                    problems.append("clstrEngNm: refused by the platform's moderation")
                 if problems:
                     results.append(_item_error(_as_string(item.get("extrlId")), problems))
                     continue
@@ -509,10 +520,16 @@ class KicoxSimulator(Simulator):
                         raise AdminError(404, f"no foreign cluster {extrl_id}")
                 return Response.empty(204)
             case ("POST", ["listing"]):
-                self._empty_listing = bool(admin_body(request).get("empty", False))
-                return Response.json(200, {"empty": self._empty_listing})
+                body = admin_body(request)
+                extra = body.get("extra") or []
+                self._empty_listing = bool(body.get("empty", False))
+                self._extra_items = list(extra) if isinstance(extra, list) else [extra]
+                return Response.json(200, {"empty": self._empty_listing, "extra": self._extra_items})
             case ("GET", ["listing"]):
-                return Response.json(200, {"empty": self._empty_listing})
+                return Response.json(200, {"empty": self._empty_listing, "extra": self._extra_items})
+            case ("POST", ["refuse"]):
+                self._refused = frozenset(str(x) for x in admin_body(request).get("extrl_ids") or [])
+                return Response.json(200, {"extrl_ids": sorted(self._refused)})
             case ("GET", ["quota"]):
                 return Response.json(200, self.quota_state())
             case ("POST", ["quota"]):

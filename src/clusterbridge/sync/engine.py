@@ -132,6 +132,7 @@ class _DirectionRun:
     home_pulled: set[str] = field(default_factory=set)
     profiles: list[Cluster] | None = None  # the other side's rule-11 candidates, as this direction sees them
     failed: bool = False
+    done: bool = False  # the direction went through every phase
     attempted: int = 0  # planned writes and deletions sent (the rest of an interrupted run ends as skipped)
 
     @property
@@ -202,8 +203,11 @@ class SyncEngine:
                     self._guarded(r, partial(self._finish_plan, run, r))
                 if not r.failed:
                     self._guarded(r, partial(self._guard_and_write, run, r, allow_mass_update))
+                r.done = True
         finally:
             for r in runs:
+                if not r.done and not r.failed:
+                    r.end("failed", "not finished: the run ended on an error in another direction")
                 self._close(run, r)
             self.ledger.drop_token(token)
         return RunResult([r.result for r in runs])

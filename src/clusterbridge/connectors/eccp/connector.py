@@ -355,9 +355,16 @@ class EccpConnector(Connector):
         page.records.append(NativeRecord(uuid, record.attributes.changed, record))
 
     def normalise(self, record: NativeRecord) -> Cluster:
-        if not isinstance(record.wire, EccpCluster):
-            raise TypeError("not an ECCP record")
-        return normalise(record.wire, self.side.name, self.vocabulary)
+        wire = record.wire
+        if not isinstance(wire, EccpCluster):  # a raw resource, as kept in the quarantine: read it again
+            page = NativePage()
+            self._read(wire, self.settings.native_origin, page)
+            if page.problems or not page.records:
+                problem = page.problems[0] if page.problems else None
+                reason = problem.reason if problem else "not a native profile of this site"
+                raise ValueError(f"{problem.field}: {reason}" if problem and problem.field else reason)
+            wire = page.records[0].wire
+        return normalise(wire, self.side.name, self.vocabulary)
 
     def external_id(self, native_id: str) -> str:
         return f"{PLATFORM}:{native_id}"

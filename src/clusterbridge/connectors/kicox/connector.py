@@ -312,9 +312,16 @@ class KicoxConnector(Connector):
         page.records.append(NativeRecord(key, record.updtDt, record))
 
     def normalise(self, record: NativeRecord) -> Cluster:
-        if not isinstance(record.wire, KicoxCluster):
-            raise TypeError("not a KICOX record")
-        return normalise(record.wire, self.side.name, self.vocabulary)
+        wire = record.wire
+        if not isinstance(wire, KicoxCluster):  # a raw item, as kept in the quarantine: read it again
+            page = NativePage()
+            self._take(wire, _clstr_id(wire), False, page)
+            if page.problems or not page.records:
+                problem = page.problems[0] if page.problems else None
+                reason = problem.reason if problem else "not a cluster record"
+                raise ValueError(f"{problem.field}: {reason}" if problem and problem.field else reason)
+            wire = page.records[0].wire
+        return normalise(wire, self.side.name, self.vocabulary)
 
     def external_id(self, native_id: str) -> str:
         return native_id
