@@ -30,7 +30,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache
@@ -43,9 +43,10 @@ from phonenumbers import (
     PhoneNumberMatcher,
     is_possible_number,
     is_valid_number_for_region,
+    national_significant_number,
     parse,
 )
-from phonenumbers.phonenumberutil import NumberParseException
+from phonenumbers.phonenumberutil import UNKNOWN_REGION, NumberParseException, region_code_for_country_code
 
 from clusterbridge.mapping.romanise import romanise_word
 from clusterbridge.model import Contact
@@ -119,7 +120,12 @@ def withhold(text: str, *, contact: Contact | None, website: str | None, placeho
     public = contact if contact is not None and contact.public else None
     names = _name_forms(contact.name) if contact is not None and public is None and contact.name else None
     # the fast path: most texts have no address marker, no long run of digits and no sign of the name
-    if not _MARKER.search(text) and not _RUN_HINT.search(text) and (names is None or not names.present(text)):
+    lowered = text.lower()
+    if (
+        not _may_hold_address(lowered)
+        and not _RUN_HINT.search(text)
+        and (names is None or not names.present(text, lowered))
+    ):
         return text, NOTHING
     rules = _Rules(
         names=names,
@@ -141,13 +147,9 @@ _FOLD: dict[int, int] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD.update({0x3000: 0x20, 0x00A0: 0x20, 0x202F: 0x20, 0xFE6B: 0x40, 0x3002: 0x2E, 0xFF61: 0x2E, 0x2212: 0x2D})
 _FOLD.update({cp: 0x2D for cp in range(0x2010, 0x2016)})
 
-# Cheap signs that a text may hold an e-mail address or a number worth a closer look.
-_MARKER = re.compile(
-    r"[@＠﹫]|&#0*64;|&#x0*40;|&commat;|골뱅이"
-    r"|[(\[{<（［｛]\s*(?:[aａ][tｔ]|@)\s*[)\]}>）］｝]|&lt;\s*at\s*&gt;"
-    r"|\bdot\b|ｄｏｔ",
-    re.IGNORECASE,
-)
+# Cheap signs (in the lower-cased text) that it may hold an e-mail address, or a number worth a closer look.
+_ADDRESS_MARKS = ("@", "＠", "﹫", "&#64;", "&#064;", "&#x40;", "&commat;", "골뱅이", "dot", "ｄｏｔ", "&lt;at")
+_BRACKETED_AT = re.compile(r"[(\[{（［｛]\s*(?:at|ａｔ)\s*[)\]}）］｝]")
 _RUN_HINT = re.compile(r"[0-9０-９](?:[0-9０-９\s.\-‐‑‒–/()（）]|&nbsp;|&#160;){5,}[0-9０-９]")
 _HTML_HINT = re.compile(r"</?(?:p|br|ul|ol|li|strong|em|a)\b[^<>]*>", re.IGNORECASE)
 
@@ -189,8 +191,12 @@ _KR_SERVICE = re.compile(r"1[5-8]\d\d[ .\-]?\d{4}")
 _NO_TRUNK_PREFIX = frozenset(
     r for r in PHONE_REGIONS if (m := PhoneMetadata.metadata_for_region(r)) is not None and not m.national_prefix
 )
+_DOMESTIC_WITHOUT_ZERO = ("KR", *(r for r in PHONE_REGIONS if r in _NO_TRUNK_PREFIX))
+# Europe dials 00 then the country code; Korea's 00 is followed by a carrier digit first (001, 002, 00700 …)
+_IDD_REGIONS = ("DE", "KR")
 
 _TAG_SPLIT = re.compile(r"(<[^<>]*>)")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};?)")
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _ANCHOR_OPEN = re.compile(r"<a\b", re.IGNORECASE)
 _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
@@ -223,34 +229,54 @@ class _Found:
 
 
 def _withhold_plain(text: str, rules: _Rules, placeholder: str) -> tuple[str, Withheld]:
+    spans = _personal_data(text, rules)
+    if not spans:
+        return text, NOTHING
+    return _replace(text, [(s, e) for s, e, _ in spans], placeholder), _count(spans)
+
+
+def _personal_data(text: str, rules: _Rules) -> list[tuple[int, int, str]]:
+    """Where `text` holds personal data to withhold, as sorted (start, end, kind). Each kind is looked for only
+    where its cheap sign is present; addresses first, so that the digits of an address are never read as a
+    number; URLs are left whole."""
     folded = text.translate(_FOLD)
+    lowered = folded.lower()
     found = _Found()
-    _find_emails(folded, rules, found)
-    _find_national_ids(folded, found)
-    masked = [(m.start(), m.end()) for m in _URL.finditer(folded)]
-    _find_phones(folded, rules, found, masked + [(m.start(), m.end()) for m in _DATE.finditer(folded)])
-    if rules.names is not None:
+    if _may_hold_address(lowered):
+        _find_emails(folded, rules, found)
+    masked = [(m.start(), m.end()) for m in _URL.finditer(folded)] if "http" in lowered or "www." in lowered else []
+    if _RUN_HINT.search(folded):
+        _find_national_ids(folded, found)
+        _find_phones(folded, rules, found, masked + [(m.start(), m.end()) for m in _DATE.finditer(folded)])
+    if rules.names is not None and rules.names.present(folded, lowered):
         for start, end in rules.names.find(folded):
             if all(end <= s or start >= e for s, e in masked):
                 found.claim(start, end, "names")
-    withheld = sorted((s, e, k) for s, e, k in found.spans if k is not None)
-    if not withheld:
-        return text, NOTHING
+    return sorted((s, e, k) for s, e, k in found.spans if k is not None)
+
+
+def _replace(text: str, spans: Sequence[tuple[int, int]], placeholder: str) -> str:
     parts: list[str] = []
     at = 0
-    for start, end, _ in withheld:
+    for start, end in spans:
         parts += [text[at:start], placeholder]
         at = end
     parts.append(text[at:])
+    return "".join(parts)
+
+
+def _count(spans: Sequence[tuple[int, int, str]]) -> Withheld:
     counts: dict[str, int] = {}
-    for _, _, kind in withheld:
+    for _, _, kind in spans:
         counts[kind] = counts.get(kind, 0) + 1
-    return "".join(parts), Withheld(**counts)
+    return Withheld(**counts)
 
 
 def _withhold_html(text: str, rules: _Rules, placeholder: str) -> tuple[str, Withheld]:
-    """Text between tags is withheld as plain text; a link whose target holds personal data loses the link
-    (its text stays, withheld in turn). Untouched pieces keep their exact bytes."""
+    """Text between tags is read with its character references decoded, and each value found is replaced in
+    the markup as written, so that everything else keeps its exact bytes; a link whose target holds personal
+    data loses the link (its text stays, withheld in turn)."""
+    escaped_placeholder = html.escape(placeholder, quote=False)
     total = NOTHING
     out: list[str] = []
     drop_close = False
@@ -264,25 +290,50 @@ def _withhold_html(text: str, rules: _Rules, placeholder: str) -> tuple[str, Wit
             href = _HREF.search(piece) if _ANCHOR_OPEN.match(piece) else None
             if href is not None:
                 target = html.unescape(next(g for g in href.groups() if g is not None))
-                _, counts = _withhold_plain(target, rules, placeholder)
-                if counts.total():
-                    total += counts
+                found = _personal_data(target, rules)
+                if found:
+                    total += _count(found)
                     drop_close = True
                     continue
             out.append(piece)
             continue
-        plain = html.unescape(piece)
-        cleaned, counts = _withhold_plain(plain, rules, placeholder)
-        if counts.total():
-            total += counts
-            out.append(html.escape(cleaned, quote=False))
+        plain, origin = _decoded(piece)
+        found = _personal_data(plain, rules)
+        if found:
+            total += _count(found)
+            spans = [(origin[s][0], origin[e - 1][1]) for s, e, _ in found] if origin else [(s, e) for s, e, _ in found]
+            out.append(_replace(piece, spans, escaped_placeholder))
         else:
             out.append(piece)
     return "".join(out), total
 
 
+def _decoded(piece: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """HTML text with its character references decoded, and where each decoded character came from (None
+    when nothing needed decoding)."""
+    if "&" not in piece:
+        return piece, None
+    chars: list[str] = []
+    origin: list[tuple[int, int]] = []
+    at = 0
+    for m in _ENTITY.finditer(piece):
+        chars.append(piece[at : m.start()])
+        origin += [(i, i + 1) for i in range(at, m.start())]
+        decoded = html.unescape(m.group())
+        chars.append(decoded)
+        origin += [(m.start(), m.end())] * len(decoded)
+        at = m.end()
+    chars.append(piece[at:])
+    origin += [(i, i + 1) for i in range(at, len(piece))]
+    return "".join(chars), origin
+
+
 # --------------------------------------------------------------------------------------------------------------
 # e-mail addresses
+
+
+def _may_hold_address(lowered: str) -> bool:
+    return any(mark in lowered for mark in _ADDRESS_MARKS) or _BRACKETED_AT.search(lowered) is not None
 
 
 def _find_emails(folded: str, rules: _Rules, found: _Found) -> None:
@@ -396,7 +447,7 @@ def _find_phones_in(folded: str, start: int, end: int, rules: _Rules, found: _Fo
         return
     window = folded[start:end]
     digits_left = sum(ch.isdigit() for ch in window)
-    for region in PHONE_REGIONS:
+    for region in _regions_for(window):
         for match in PhoneNumberMatcher(window, region, leniency=Leniency.POSSIBLE):
             raw = match.raw_string
             offset = match.start
@@ -405,16 +456,39 @@ def _find_phones_in(folded: str, start: int, end: int, rules: _Rules, found: _Fo
             s, e = start + offset, start + offset + len(raw)
             if not found.free(s, e) or not _phone_shaped(raw, match.number, region):
                 continue
-            found.claim(s, e, None if _is_public_phone(match.number, region, rules) else "phones")
+            found.claim(s, e, None if _is_public_phone(match.number, raw, region, rules) else "phones")
             digits_left -= sum(ch.isdigit() for ch in raw)
         if digits_left < 7:
             return
+    if window.startswith("+") and found.free(start, end):
+        # written in international form with a known country code, but off that country's plan (a typo, a
+        # made-up number): still somebody's phone number
+        try:
+            number = parse(window, None)
+        except NumberParseException:
+            return
+        country = region_code_for_country_code(number.country_code or 0)
+        if country != UNKNOWN_REGION and 7 <= len(str(number.national_number)) <= 12:
+            found.claim(start, end, None if _is_public_phone(number, window, country, rules) else "phones")
+
+
+def _regions_for(window: str) -> Sequence[str]:
+    """The regions whose reading of the number can matter: any one for the international form, those with
+    a trunk prefix for a leading 0, Korea and the regions without a trunk prefix otherwise (`_phone_shaped`)."""
+    lead = window.lstrip("(")
+    if lead.startswith("+"):
+        return PHONE_REGIONS[:1]
+    if lead.startswith("00"):
+        return _IDD_REGIONS
+    if lead.startswith("0"):
+        return PHONE_REGIONS
+    return _DOMESTIC_WITHOUT_ZERO
 
 
 def _phone_shaped(raw: str, number: PhoneNumber, region: str) -> bool:
     """Written as a phone number: international (+ or 00), national with a trunk 0 and at least nine digits,
     a Korean 15xx–18xx service number, or — in a region without a trunk prefix — a valid number written in
-    groups. Dates and lists of years never are."""
+    groups, the first of at most four digits (91 123 45 67, 333 123 4567). Dates and lists of years never are."""
     digits = sum(ch.isdigit() for ch in raw)
     lead = raw.lstrip("(")
     if lead.startswith("+"):
@@ -427,18 +501,29 @@ def _phone_shaped(raw: str, number: PhoneNumber, region: str) -> bool:
         return digits >= 9
     if region == "KR" and _KR_SERVICE.fullmatch(raw):
         return is_valid_number_for_region(number, "KR")
-    grouped = any(not ch.isdigit() for ch in raw)
+    groups = re.findall(r"\d+", raw)
+    grouped = len(groups) >= 2 and len(groups[0]) <= 4
     return region in _NO_TRUNK_PREFIX and grouped and digits >= 8 and is_valid_number_for_region(number, region)
 
 
-def _is_public_phone(number: PhoneNumber, region: str, rules: _Rules) -> bool:
+def _is_public_phone(number: PhoneNumber, raw: str, region: str, rules: _Rules) -> bool:
+    """The public contact's own number, however written: the same digits after any country code and trunk
+    0, and the same country where both say which."""
     if rules.public_phone is None:
         return False
+    own_raw = rules.public_phone.translate(_FOLD).strip()
     try:
-        own = parse(rules.public_phone.translate(_FOLD), region)
+        own = parse(own_raw, region)
     except NumberParseException:
         return False
-    return (own.country_code, own.national_number) == (number.country_code, number.national_number)
+    if national_significant_number(own).lstrip("0") != national_significant_number(number).lstrip("0"):
+        return False
+    both_international = _international(own_raw) and _international(raw)
+    return not both_international or own.country_code == number.country_code
+
+
+def _international(raw: str) -> bool:
+    return raw.lstrip("(").startswith(("+", "00"))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -455,9 +540,10 @@ _KO_TITLES = (
 )  # fmt: skip
 _LATIN_TITLES = frozenset({"dr", "prof", "mr", "mrs", "ms", "mx", "dipl", "ing", "mag", "phd", "msc", "dott", "sig"})
 # Korean particles and titles that may follow a two-syllable name written in Hangul
-_HANGUL_NAME_FOLLOWERS = (
-    "님", "씨", "은", "는", "이", "가", "을", "를", "의", "께", "에게", "과", "와", "도", *_KO_TITLES,
-)  # fmt: skip
+# what may follow a two-syllable name written in Hangul: an honorific or a title (then anything), or a particle
+# that ends the word
+_HANGUL_NAME_HONORIFICS = ("씨", *_KO_TITLES)
+_HANGUL_NAME_PARTICLES = ("은", "는", "이", "가", "을", "를", "의", "께", "에게", "과", "와", "도")
 _DOUBLE_SURNAMES = frozenset({"남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방"})
 # spellings in use besides Revised Romanization, for the most common surnames
 _SURNAME_SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -478,6 +564,7 @@ def _romanised(hangul: str) -> str:
     return romanise_word(hangul)
 
 
+@lru_cache(maxsize=65536)
 def _plain_letters(text: str) -> str:
     """Lower-case ASCII letters only: 'Gil-dong' → 'gildong', 'Müller' → 'muller'."""
     decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
@@ -505,57 +592,67 @@ class _NameForms:
     """Every way a text may write one contact's name, worked out once per name."""
 
     hangul: re.Pattern[str] | None  # a Hangul name, with any spacing between its syllables
+    hangul_initial: str  # its first syllable
     spelled: frozenset[str]  # skeletons of Latin spellings of that Hangul name (either order)
     latin: frozenset[str]  # plain letters of a Latin name, in the orders people write it
     heard: frozenset[str]  # skeletons of that Latin name, to compare romanised Hangul with
     heard_prefixes: frozenset[str]
-    latin_hint: re.Pattern[str] | None  # a word start every Latin spelling contains
+    # cheap necessary conditions for a Latin spelling, on the lower-cased text: one of the surname's spellings
+    # (Hangul name), or every part of every word, as written or in plain letters (Latin name)
+    surname_hints: tuple[str, ...]
+    part_hints: tuple[tuple[str, str], ...]
     most_words: int
+    # what lets the search give up early on a word: the first letters and the longest spelling there is
+    latin_prefixes: frozenset[str] = frozenset()
+    initials: frozenset[str] = frozenset()
+    longest_spelled: int = 0
 
-    def present(self, text: str) -> bool:
-        if self.hangul is not None and self.hangul.search(text):
+    def present(self, text: str, lowered: str) -> bool:
+        if self.hangul is not None and self.hangul_initial in text and self.hangul.search(text):
             return True
-        if self.latin_hint is not None and self.latin_hint.search(text):
+        if self._latin_present(lowered):
             return True
         return bool(self.heard) and _HANGUL_RUN.search(text) is not None
+
+    def _latin_present(self, lowered: str) -> bool:
+        if any(hint in lowered for hint in self.surname_hints):
+            return True
+        return bool(self.part_hints) and all(raw in lowered or plain in lowered for raw, plain in self.part_hints)
 
     def find(self, text: str) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         if self.hangul is not None:
             spans += [(m.start(), m.end()) for m in self.hangul.finditer(text)]
-        if self.latin_hint is not None and self.latin_hint.search(text):
-            words = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(text)]
-            spans += _windows(text, words, self._latin_match, self.most_words)
+        if self._latin_present(text.lower()):
+            spans += self._latin_spans(text)
         if self.heard and _HANGUL_RUN.search(text):
             words = [(m.start(), m.end()) for m in _HANGUL_RUN.finditer(text)]
             spans += _hangul_windows(text, words, self.heard, self.heard_prefixes, self.most_words)
         return spans
 
-    def _latin_match(self, words: str) -> bool:
-        return _plain_letters(words) in self.latin or _skeleton(words) in self.spelled
-
-
-def _windows(
-    text: str, words: Sequence[tuple[int, int]], match: Callable[[str], bool], most: int
-) -> list[tuple[int, int]]:
-    """The longest run of neighbouring words, from each word on, that `match` accepts."""
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(words):
-        best = -1
-        joined = ""
-        for j in range(i, min(i + most, len(words))):
-            if j > i and not _WORD_GAP.fullmatch(text, words[j - 1][1], words[j][0]):
-                break
-            joined += text[words[j][0] : words[j][1]]
-            if match(joined):
-                best = j
-        if best >= 0:
-            spans.append((words[i][0], words[best][1]))
-            i = best + 1
-        else:
-            i += 1
-    return spans
+    def _latin_spans(self, text: str) -> list[tuple[int, int]]:
+        """The longest run of neighbouring Latin words, from each word on, that spells the name."""
+        words = [(m.start(), m.end(), _plain_letters(m.group())) for m in _LATIN_WORD.finditer(text)]
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(words):
+            best = -1
+            if words[i][2][:1] in self.initials or _skeleton(words[i][2])[:1] in self.initials:
+                joined = ""
+                for j in range(i, min(i + self.most_words, len(words))):
+                    if j > i and not _WORD_GAP.fullmatch(text, words[j - 1][1], words[j][0]):
+                        break
+                    joined += words[j][2]
+                    if joined in self.latin or _skeleton(joined) in self.spelled:
+                        best = j
+                    if joined not in self.latin_prefixes and len(joined) > self.longest_spelled:
+                        break
+            if best >= 0:
+                spans.append((words[i][0], words[best][1]))
+                i = best + 1
+            else:
+                i += 1
+        return spans
 
 
 def _hangul_windows(
@@ -601,7 +698,8 @@ def _name_forms(name: str) -> _NameForms | None:
     pattern = None
     spelled: set[str] = set()
     latin: set[str] = set()
-    hints: set[str] = set()
+    surname_hints: set[str] = set()
+    part_hints: set[tuple[str, str]] = set()
     most = 0
     if 2 <= len(hangul) <= 5:
         pattern = _hangul_pattern(hangul)
@@ -609,22 +707,40 @@ def _name_forms(name: str) -> _NameForms | None:
             # Revised Romanization of the given name as a whole and syllable by syllable (names are often
             # written without the sound changes between syllables: 복남 → Boknam, not Bongnam)
             givens = {_romanised(given), "".join(_romanised(s) for s in given)}
-            for spelling in {_romanised(surname), *_SURNAME_SPELLINGS.get(surname, ())}:
-                hints.add(re.escape(spelling) + (r"\b" if len(spelling) < 2 else ""))
+            # one-letter romanisations (이 → I, 오 → O, 우 → U) would be found in every word; the spellings
+            # people use for those names (Lee, Oh, Woo) are in the table
+            spellings = {_romanised(surname), *_SURNAME_SPELLINGS.get(surname, ())}
+            for spelling in (x for x in spellings if len(x) >= 2):
+                surname_hints.add(spelling)
                 spelled |= {_skeleton(spelling + g) for g in givens} | {_skeleton(g + spelling) for g in givens}
         most = len(hangul) + 1
     if len(words) >= 2:
         orders = (words, [words[-1], *words[:-1]], [*words[1:], words[0]])
         latin = {_plain_letters("".join(order)) for order in orders}
-        for word in words:
-            hints |= {re.escape(word[:3]), re.escape(_plain_letters(word)[:3])}
+        part_hints = {(part.lower(), _plain_letters(part)) for word in words for part in re.split(r"['’\-]", word)}
         most = max(most, len(words) + 2)
     if pattern is None and not latin:
         return None
-    hint = re.compile(r"\b(?:" + "|".join(sorted(hints)) + ")", re.IGNORECASE) if hints else None
     heard = frozenset(_skeleton(x) for x in latin)
-    prefixes = frozenset(w[:n] for w in heard for n in range(1, len(w) + 1))
-    return _NameForms(pattern, frozenset(spelled), frozenset(latin), heard, prefixes, hint, most)
+    return _NameForms(
+        hangul=pattern,
+        hangul_initial=hangul[:1] if pattern is not None else "",
+        spelled=frozenset(spelled),
+        latin=frozenset(latin),
+        heard=heard,
+        heard_prefixes=_prefixes(heard),
+        surname_hints=tuple(sorted(surname_hints)),
+        part_hints=tuple(sorted(part_hints)),
+        most_words=most,
+        latin_prefixes=_prefixes(latin),
+        initials=frozenset(x[:1] for x in latin | spelled),
+        # a spelling is at most about twice as long as its skeleton ('Choo' → 'ju')
+        longest_spelled=2 * max((len(x) for x in spelled), default=0) + 4 if spelled else 0,
+    )
+
+
+def _prefixes(words: frozenset[str] | set[str]) -> frozenset[str]:
+    return frozenset(w[:n] for w in words for n in range(1, len(w) + 1))
 
 
 def _splits(hangul: str) -> list[tuple[str, str]]:
@@ -637,7 +753,8 @@ def _splits(hangul: str) -> list[tuple[str, str]]:
 def _hangul_pattern(hangul: str) -> re.Pattern[str]:
     body = r"\s*".join(re.escape(ch) for ch in hangul)
     if len(hangul) == 2:
-        # a two-syllable name is a word of its own, or followed by a particle or a title, never inside a word
-        followers = "|".join(re.escape(f) for f in _HANGUL_NAME_FOLLOWERS)
-        return re.compile(rf"(?<![가-힣]){body}(?=[^가-힣]|$|(?:{followers})(?:[^가-힣]|$))")
+        # a two-syllable name is a word of its own, never the start of a longer word (이산 in 이산화탄소)
+        honorifics = "|".join(re.escape(f) for f in _HANGUL_NAME_HONORIFICS)
+        particles = "|".join(re.escape(f) for f in _HANGUL_NAME_PARTICLES)
+        return re.compile(rf"(?<![가-힣]){body}(?=[^가-힣]|$|{honorifics}|(?:{particles})(?:[^가-힣]|$))")
     return re.compile(rf"(?<![가-힣]){body}")
