@@ -12,6 +12,13 @@ Phone numbers are found by the `phonenumbers` library's `PhoneNumberMatcher`, tr
 European region in turn; a match is taken only when it is written the way people write phone numbers, so that
 years, dates, postcodes, industry codes, amounts and counts stay (see `_phone_shaped`).
 
+Names are searched for in every script and spelling: a Hangul name with any spacing between its syllables;
+its Latin spellings in any case, order and hyphenation, compared through Revised Romanization (the project's
+romaniser), common surname spellings (Kim, Lee, Park …) and a skeleton on which the usual romanisations of a
+given name meet (Cheol-su, Chul-soo); a Latin name in any case, order (Rossi, Maria) and with or without
+diacritics; and a Latin name written in Hangul, found by romanising the Hangul words (마리아 로시 → Maria
+Rossi). A particle or title after a Hangul name stays (홍길동님 → [placeholder]님).
+
 Resident registration numbers (YYMMDD-GNNNNNN, hyphen optional) need a real birth date, with the century the
 seventh digit gives (1, 2, 5, 6: 1900s; 3, 4, 7, 8: 2000s). Numbers issued before October 2020 end in a check
 digit, so a number of someone born before 2020-10-01 must pass it (citizens: (11 − Σ mod 11) mod 10;
@@ -20,9 +27,19 @@ instead, so for a birth date on or after 2020-10-01 the date alone decides. A nu
 someone born earlier fails its check digit and is not recognised as such; it is still withheld as a phone
 number only when it looks like one.
 
+HTML (the safe subset) is read text node by text node with character references decoded; each value found
+is replaced where it stands in the markup, so everything else keeps its exact bytes. A link whose target holds
+personal data (mailto:, tel:, an address in a URL) loses the link but keeps its text, itself withheld; a value
+in a link target counts as one more occurrence.
+
+The common case is cheap: a text without an address marker (@, ＠, (at), 골뱅이, "dot" …), without a run of
+seven or more digits and separators, and without a trace of the contact's name comes back as it is, before
+any parsing.
+
 Known limits: a value split by markup (`홍<em>길동</em>`) is not seen; "kim at example.kr" (the word "at"
 with a written dot) is ambiguous in English prose and stays, while "kim at example dot kr" is withheld; a
-one-word contact name is not searched for.
+one-word contact name is not searched for, nor one-letter romanised surnames (I, O, U: the spellings people
+use instead, Lee, Oh, Woo, are); an address whose local part is not ASCII is not recognised.
 """
 
 from __future__ import annotations
@@ -443,6 +460,9 @@ def _find_phones_in(folded: str, start: int, end: int, rules: _Rules, found: _Fo
     after = folded[end] if end < len(folded) else " "
     if (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum()):
         return  # part of a code or an identifier (DE123456789, H2020), never a phone number
+    glued = before in "./_:" and start >= 2 and folded[start - 2].isascii() and folded[start - 2].isalnum()
+    if glued and not folded[start:end].lstrip("(").startswith(("+", "0")):
+        return  # the tail of a token (j.jclepro.2020.123456); "Tel.031-000-1047" still is a number
     if _AMOUNT_BEFORE.search(folded, max(0, start - 5), start) or _AMOUNT_AFTER.match(folded[end : end + 12]):
         return
     window = folded[start:end]
@@ -531,7 +551,7 @@ def _international(raw: str) -> bool:
 
 _HANGUL_RUN = re.compile(r"[가-힣]+")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ]+(?:['’\-][A-Za-zÀ-ÖØ-öø-ɏ]+)*")
-_WORD_GAP = re.compile(r"\s*,?\s*")
+_WORD_GAP = re.compile(r"\s*[,.]?\s*")  # "Hong, Gil-dong", "J. Müller"
 _SPACE_GAP = re.compile(r"\s+")
 # job titles and honorifics that a contact field may carry after or before the name itself
 _KO_TITLES = (
