@@ -553,6 +553,13 @@ _HANGUL_RUN = re.compile(r"[가-힣]+")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ]+(?:['’\-][A-Za-zÀ-ÖØ-öø-ɏ]+)*")
 _WORD_GAP = re.compile(r"\s*[,.]?\s*")  # "Hong, Gil-dong", "J. Müller"
 _SPACE_GAP = re.compile(r"\s+")
+_OPENERS_KEPT = 8192  # Hangul words remembered per contact name
+# Hangul initial consonants (index in ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ) by the first letter of the skeleton of
+# their romanisation: ㅋ (k) and ㄲ (kk) meet ㄱ (g) there, ㅇ begins with its vowel
+_INITIALS_FOR: dict[str, tuple[int, ...]] = {
+    "g": (0, 1, 15), "n": (2,), "d": (3, 4, 16), "l": (5,), "m": (6,), "b": (7, 8, 17), "s": (9, 10),
+    "j": (12, 13, 14), "h": (18,), **{vowel: (11,) for vowel in "aeiouyw"},
+}  # fmt: skip
 # job titles and honorifics that a contact field may carry after or before the name itself
 _KO_TITLES = (
     "사무국장", "연구원", "매니저", "팀장", "과장", "부장", "대리", "차장", "실장", "소장", "국장", "이사", "주임",
@@ -626,13 +633,17 @@ class _NameForms:
     latin_prefixes: frozenset[str] = frozenset()
     initials: frozenset[str] = frozenset()
     longest_spelled: int = 0
+    # Hangul syllables whose initial consonant can begin the romanised Latin name, as a set and a search
+    opening_syllables: frozenset[str] = frozenset()
+    hangul_openers: re.Pattern[str] | None = None
+    openers: dict[str, bool] = field(default_factory=dict, compare=False, hash=False)
 
     def present(self, text: str, lowered: str) -> bool:
         if self.hangul is not None and self.hangul_initial in text and self.hangul.search(text):
             return True
         if self._latin_present(lowered):
             return True
-        return bool(self.heard) and _HANGUL_RUN.search(text) is not None
+        return self.hangul_openers is not None and self.hangul_openers.search(text) is not None
 
     def _latin_present(self, lowered: str) -> bool:
         if any(hint in lowered for hint in self.surname_hints):
@@ -645,10 +656,48 @@ class _NameForms:
             spans += [(m.start(), m.end()) for m in self.hangul.finditer(text)]
         if self._latin_present(text.lower()):
             spans += self._latin_spans(text)
-        if self.heard and _HANGUL_RUN.search(text):
-            words = [(m.start(), m.end()) for m in _HANGUL_RUN.finditer(text)]
-            spans += _hangul_windows(text, words, self.heard, self.heard_prefixes, self.most_words)
+        if self.hangul_openers is not None and self.hangul_openers.search(text):
+            spans += self._hangul_spans(text)
         return spans
+
+    def _hangul_spans(self, text: str) -> list[tuple[int, int]]:
+        """Hangul words whose romanisation spells the Latin name; the last word may carry a particle or a title
+        of up to two syllables ('로시는', '홍길동님')."""
+        words = [(m.start(), m.end(), m.group()) for m in _HANGUL_RUN.finditer(text)]
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(words):
+            found_end, found_j = -1, i
+            if words[i][2][0] in self.opening_syllables and self._opens(words[i][2]):
+                joined = ""
+                for j in range(i, min(i + self.most_words, len(words))):
+                    if j > i and not _SPACE_GAP.fullmatch(text, words[j - 1][1], words[j][0]):
+                        break
+                    _, end, word = words[j]
+                    for cut in range(min(3, len(word))):
+                        if _skeleton(joined + _romanised(word[: len(word) - cut])) in self.heard:
+                            found_end, found_j = end - cut, j
+                            break
+                    joined += _romanised(word)
+                    if _skeleton(joined) not in self.heard_prefixes:
+                        break
+            if found_end >= 0:
+                spans.append((words[i][0], found_end))
+                i = found_j + 1
+            else:
+                i += 1
+        return spans
+
+    def _opens(self, word: str) -> bool:
+        """Whether a Hangul word may begin the name (worked out once per word: most never can)."""
+        known = self.openers.get(word)
+        if known is None:
+            variants = (_skeleton(_romanised(word[: len(word) - cut])) for cut in range(min(3, len(word))))
+            known = _skeleton(_romanised(word)) in self.heard_prefixes or any(v in self.heard for v in variants)
+            if len(self.openers) >= _OPENERS_KEPT:
+                self.openers.clear()
+            self.openers[word] = known
+        return known
 
     def _latin_spans(self, text: str) -> list[tuple[int, int]]:
         """The longest run of neighbouring Latin words, from each word on, that spells the name."""
@@ -673,37 +722,6 @@ class _NameForms:
             else:
                 i += 1
         return spans
-
-
-def _hangul_windows(
-    text: str, words: Sequence[tuple[int, int]], wanted: frozenset[str], prefixes: frozenset[str], most: int
-) -> list[tuple[int, int]]:
-    """Hangul words whose romanisation spells the Latin name; the last word may carry a particle or a title
-    of up to two syllables ('로시는', '홍길동님')."""
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(words):
-        found_end, found_j = -1, i
-        joined = ""
-        for j in range(i, min(i + most, len(words))):
-            if j > i and not _SPACE_GAP.fullmatch(text, words[j - 1][1], words[j][0]):
-                break
-            word = text[words[j][0] : words[j][1]]
-            for cut in range(3):
-                if cut and len(word) - cut < 1:
-                    break
-                if _skeleton(joined + _romanised(word[: len(word) - cut])) in wanted:
-                    found_end, found_j = words[j][1] - cut, j
-                    break
-            joined += _romanised(word)
-            if _skeleton(joined) not in prefixes:
-                break
-        if found_end >= 0:
-            spans.append((words[i][0], found_end))
-            i = found_j + 1
-        else:
-            i += 1
-    return spans
 
 
 @lru_cache(maxsize=4096)
@@ -742,6 +760,9 @@ def _name_forms(name: str) -> _NameForms | None:
     if pattern is None and not latin:
         return None
     heard = frozenset(_skeleton(x) for x in latin)
+    initials = sorted({initial for x in heard for initial in _INITIALS_FOR.get(x[:1], ())})
+    opening = {chr(0xAC00 + initial * 588 + rest) for initial in initials for rest in range(588)}
+    ranges = "".join(f"{chr(0xAC00 + i * 588)}-{chr(0xAC00 + i * 588 + 587)}" for i in initials)
     return _NameForms(
         hangul=pattern,
         hangul_initial=hangul[:1] if pattern is not None else "",
@@ -749,6 +770,8 @@ def _name_forms(name: str) -> _NameForms | None:
         latin=frozenset(latin),
         heard=heard,
         heard_prefixes=_prefixes(heard),
+        opening_syllables=frozenset(opening),
+        hangul_openers=re.compile(f"[{ranges}]") if ranges else None,
         surname_hints=tuple(sorted(surname_hints)),
         part_hints=tuple(sorted(part_hints)),
         most_words=most,
