@@ -19,13 +19,13 @@ given name meet (Cheol-su, Chul-soo); a Latin name in any case, order (Rossi, Ma
 diacritics; and a Latin name written in Hangul, found by romanising the Hangul words (마리아 로시 → Maria
 Rossi). A particle or title after a Hangul name stays (홍길동님 → [placeholder]님).
 
-Resident registration numbers (YYMMDD-GNNNNNN, hyphen optional) need a real birth date, with the century the
-seventh digit gives (1, 2, 5, 6: 1900s; 3, 4, 7, 8: 2000s). Numbers issued before October 2020 end in a check
-digit, so a number of someone born before 2020-10-01 must pass it (citizens: (11 − Σ mod 11) mod 10;
-foreign residents: that rule or (13 − Σ mod 11) mod 10). Numbers issued since October 2020 carry random digits
-instead, so for a birth date on or after 2020-10-01 the date alone decides. A number re-issued after 2020 to
-someone born earlier fails its check digit and is not recognised as such; it is still withheld as a phone
-number only when it looks like one.
+Resident registration numbers (YYMMDD-GNNNNNN, hyphen optional) need a real birth date, not in the future,
+with the century the seventh digit gives (1, 2, 5, 6: 1900s; 3, 4, 7, 8: 2000s). Numbers issued before
+October 2020 end in a check digit, so a number of someone born before 2020-10-01 must pass it (citizens:
+(11 − Σ mod 11) mod 10; foreign residents: that rule or (13 − Σ mod 11) mod 10). Numbers issued since October
+2020 carry random digits instead, so for a birth date on or after 2020-10-01 the date alone decides. A number
+re-issued after 2020 to someone born earlier fails its check digit and is not recognised as such; it is still
+withheld as a phone number only when it looks like one.
 
 HTML (the safe subset) is read text node by text node with character references decoded; each value found
 is replaced where it stands in the markup, so everything else keeps its exact bytes. A link whose target holds
