@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clusterbridge.errors import ConfigurationError
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     kicox_service_key: SecretStr | None = None
     kicox_api_key: SecretStr | None = None
     log_format: Literal["console", "json"] = "console"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     config_dir: Path | None = None
 
     # which connector serves each side (connectors/sides.toml names the default)
@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # scheduling (daemon)
     sync_interval_minutes: float = Field(default=15, gt=0)
     full_reconcile_hours: float = Field(default=24, gt=0)
+
+    # the daemon's /healthz, /readyz and /metrics
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=9464, ge=0, le=65535)
+    # /readyz turns 503 once a direction has been failing longer than this
+    ready_max_failing_minutes: float = Field(default=60, gt=0)
 
     # guard rails
     listing_min_ratio: float = Field(default=0.8, ge=0, le=1)
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
     # characters one sync run may send to the provider (cached texts are free); the rest keep their
     # originals and are translated on later runs. 0 sends nothing: translation pauses, the cache still serves
     translate_max_chars: int = Field(default=50_000, ge=0)
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        # operators write INFO, Info or info alike
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 def load_settings() -> Settings:

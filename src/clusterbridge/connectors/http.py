@@ -12,6 +12,9 @@ reached the server. The rules:
   the connector resolves it (ECCP: look the mirror up by its external id) instead of re-sending blindly.
 * When the budget is spent the last cause is raised as a `RetryableError` naming platform, method and path
   (never the query string: KICOX carries its service key there).
+
+An `HttpObserver` given to the client hears of every attempt (status or error, seconds on the wire), every
+retry and every wait for the client's own rate limit; metrics are kept there, not here.
 """
 
 from __future__ import annotations
@@ -41,6 +44,22 @@ T = TypeVar("T")
 Replay = Literal["always", "if_unsent"]
 
 log = structlog.get_logger(__name__)
+
+
+class HttpObserver:
+    """Hears what the client does; the base class ignores everything, so a subclass overrides what it needs.
+
+    Methods are called on the thread that sends the request and must neither block nor raise.
+    """
+
+    def request(self, connector: str, method: str, status_or_error: int | str, seconds: float) -> None:
+        """One attempt ended: the HTTP status, or the name of the transport error; seconds exclude rate waits."""
+
+    def retry(self, connector: str, cause: str) -> None:
+        """A call will be tried again after a passing fault; `cause` is its message, as the retry log gives it."""
+
+    def rate_wait(self, connector: str, seconds: float) -> None:
+        """The client held a request back this long to keep its own rate limit."""
 
 
 class OutcomeUnknown(PlatformError):
@@ -88,12 +107,17 @@ class TokenBucket:
 class RateLimitedTransport(httpx.BaseTransport):
     """Wraps a transport so that every request it sends (token fetches and replays too) takes a token."""
 
-    def __init__(self, inner: httpx.BaseTransport, bucket: TokenBucket) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, bucket: TokenBucket, on_wait: Callable[[float], None] | None = None
+    ) -> None:
         self._inner = inner
         self._bucket = bucket
+        self._on_wait = on_wait
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self._bucket.acquire()
+        waited = self._bucket.acquire()
+        if waited > 0 and self._on_wait is not None:
+            self._on_wait(waited)
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -132,12 +156,6 @@ class _WaitBackoffOrRetryAfter:
         return wait
 
 
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome is not None else None
-    wait = state.next_action.sleep if state.next_action is not None else 0.0
-    log.info("http.retry", attempt=state.attempt_number, wait=round(wait, 3), cause=str(exc))
-
-
 class ResilientClient:
     """One platform's httpx.Client behind the shared rate limit, timeouts and retry policy."""
 
@@ -150,15 +168,19 @@ class ResilientClient:
         auth: httpx.Auth | None = None,
         headers: Mapping[str, str] | None = None,
         secrets: Iterable[str] = (),
+        observer: HttpObserver | None = None,
     ) -> None:
         self.platform = platform
         self.settings = settings
         self._secrets = tuple(s for s in secrets if s)
+        self._observer = observer if observer is not None else HttpObserver()
+        # rate waits of the attempt in progress on this thread, kept out of its measured latency
+        self._waits = threading.local()
         self.bucket = TokenBucket(settings.rate_limit)
         inner = transport if transport is not None else httpx.HTTPTransport()
         self._client = httpx.Client(
             base_url=settings.base_url,
-            transport=RateLimitedTransport(inner, self.bucket),
+            transport=RateLimitedTransport(inner, self.bucket, self._waited),
             auth=auth,
             headers=dict(headers or {}),
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
@@ -171,9 +193,24 @@ class ResilientClient:
             stop=stop_after_attempt(s.max_attempts) | stop_before_delay(s.max_retry_seconds),
             wait=_WaitBackoffOrRetryAfter(s),
             retry=retry_if_exception_type(RetryableError),
-            before_sleep=_log_retry,
+            before_sleep=self._before_retry,
             reraise=True,
         )
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        cause = str(exc)
+        log.info("http.retry", platform=self.platform, attempt=state.attempt_number, wait=round(wait, 3), cause=cause)
+        self._observer.retry(self.platform, cause)
+
+    def _waited(self, seconds: float) -> None:
+        self._waits.seconds = getattr(self._waits, "seconds", 0.0) + seconds
+        self._observer.rate_wait(self.platform, seconds)
+
+    def _observe(self, method: str, status_or_error: int | str, started: float) -> None:
+        seconds = time.perf_counter() - started - getattr(self._waits, "seconds", 0.0)
+        self._observer.request(self.platform, method, status_or_error, max(0.0, seconds))
 
     def call(
         self,
@@ -196,16 +233,21 @@ class ResilientClient:
         where = f"{method} {path}"
 
         def attempt() -> T:
+            self._waits.seconds = 0.0
+            started = time.perf_counter()
             try:
                 response = self._client.request(method, url, params=params, json=json, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                self._observe(method, type(exc).__name__, started)
                 # nothing reached the server: always safe to try again
                 raise RetryableError(self.platform, f"{where}: {self._describe(exc)}") from exc
             except (httpx.TransportError, httpx.DecodingError) as exc:
+                self._observe(method, type(exc).__name__, started)
                 # the request may have been applied (timeout, reset or truncation after sending)
                 if replay == "always":
                     raise RetryableError(self.platform, f"{where}: {self._describe(exc)}") from exc
                 raise OutcomeUnknown(self.platform, f"{where}: outcome unknown: {self._describe(exc)}") from exc
+            self._observe(method, response.status_code, started)
             log.debug("http.response", platform=self.platform, method=method, path=path, status=response.status_code)
             return handle(response)
 

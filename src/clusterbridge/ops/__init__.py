@@ -1,0 +1,1 @@
+"""What operators watch: metrics, the health and readiness endpoints, and progress of long runs."""
