@@ -200,6 +200,19 @@ class TestCharts:
         ids = [attrs["id"] for tag, attrs in page.tags if tag == "svg"]
         assert ids == ["chart-ecosystem-eu", "chart-country-eu", "chart-timeline", "chart-interests"]
 
+    def test_a_long_list_is_cut_to_the_largest_and_the_title_says_so(self) -> None:
+        codes = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+                 "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI"]
+        rows = tuple(ClusterRow(f"eu:{n}", f"C{n}", code, ("Digital",), True, at(1, 1), at(1, 1))
+                     for n, code in enumerate(codes) for _ in range(1 + (code == "SI")))
+        html = render_report(dataclasses.replace(sample(), eu=rows))
+        svg = svg_of(html, "chart-country-eu")
+        assert 'aria-label="European clusters on ECCP by country (the 20/25 largest) · ' in svg
+        assert svg.count("<text") > 20
+        assert "Slovenia" in svg  # the largest, though last in the input
+        assert "Slovakia" not in svg  # alphabetically last among the equal ones
+        assert len(Page(html).body_rows("country-table-eu")) == 25  # the table lists them all
+
     def test_text_stays_text(self, html: str) -> None:
         # svg.fonttype = none: labels are <text>, so Hangul is drawn by the reader's fonts
         assert "<text" in svg_of(html, "chart-ecosystem-kr")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from clusterbridge.report.charts import Bars, bar_chart
+from clusterbridge.report.charts import FONT_SIZE, Bars, bar_chart
 from clusterbridge.report.svg import inline_svg
 
 STANDALONE = """<?xml version="1.0" encoding="utf-8" standalone="no"?>
@@ -45,9 +45,9 @@ class TestInlineSvg:
 
     def test_title_role_and_size(self) -> None:
         svg = inline_svg(STANDALONE, "chart-x", "Clusters <by> ecosystem")
-        assert svg.startswith('<svg viewBox="0 0 100 50" id="chart-x" class="chart" role="img" '
-                              'aria-label="Clusters &lt;by&gt; ecosystem"><title>Clusters &lt;by&gt; ecosystem</title>')
-        assert "width=" not in svg.split(">", 1)[0]
+        assert svg.startswith('<svg width="100pt" height="50pt" viewBox="0 0 100 50" id="chart-x" class="chart" '
+                              'role="img" aria-label="Clusters &lt;by&gt; ecosystem">'
+                              "<title>Clusters &lt;by&gt; ecosystem</title>")
 
     def test_text_stays_escaped(self) -> None:
         assert ">A &amp; B &lt;b&gt;</text>" in inline_svg(STANDALONE, "chart-x", "t")
@@ -73,7 +73,7 @@ class TestBarChart:
         svg = self.chart()
         assert ">Digital · 디지털</text>" in svg
         # bar labels are a point smaller than the axis text; a zero bar gets none
-        assert re.findall(r"font-size: 8px[^>]*>([^<]*)</text>", svg) == ["3"]
+        assert re.findall(rf"font-size: {FONT_SIZE - 1:.0f}px[^>]*>([^<]*)</text>", svg) == ["3"]
 
     def test_long_labels_are_shortened(self) -> None:
         svg = bar_chart("chart-a", "T", ["x" * 100], [Bars("Live", [1], "#003399")])

@@ -23,8 +23,10 @@ from matplotlib.typing import RcKeyType
 from clusterbridge.report.labels import chart_text, text_width
 from clusterbridge.report.svg import inline_svg
 
-FONT_SIZE = 9.0
-WIDTH_IN = 7.0
+FONT_SIZE = 10.0
+WIDTH_IN = 7.0  # the time chart; a bar chart is as wide as its labels need, plus its bars
+BARS_IN = 4.6
+RIGHT_IN = 0.45  # room for the value at the end of the longest bar
 POINTS_PER_INCH = 72.0
 
 EU_COLOUR = "#003399"
@@ -106,12 +108,13 @@ def bar_chart(
     top_in = 0.15 + 0.2 * len(series)
     bottom_in = 0.35
     left_in = max((text_width(label, FONT_SIZE) for label in labels), default=0.0) / POINTS_PER_INCH + 0.2
+    width_in = left_in + BARS_IN + RIGHT_IN
     height_in = top_in + rows * row_in + bottom_in
     with mpl.rc_context(_rc(chart_id)):
-        figure = Figure(figsize=(WIDTH_IN, height_in))
+        figure = Figure(figsize=(width_in, height_in))
         figure.subplots_adjust(
-            left=min(left_in / WIDTH_IN, 0.6),
-            right=1 - 0.45 / WIDTH_IN,
+            left=left_in / width_in,
+            right=1 - RIGHT_IN / width_in,
             top=1 - top_in / height_in,
             bottom=bottom_in / height_in,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -30,8 +30,10 @@ from clusterbridge.report.charts import (
 )
 from clusterbridge.report.data import ClusterRow, DirectionHealth, ReportData, Side
 
+T = TypeVar("T")
+
 # Charts show the largest categories; the tables beside them list every one.
-CHART_ROWS = 15
+CHART_ROWS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +91,13 @@ def _bar_chart(
     return Chart(chart_id, *title, Markup(svg))  # noqa: S704 - parsed and serialised by svg.inline_svg
 
 
-def _capped(lines: Sequence[CountLine], other: tuple[str, str]) -> list[CountLine]:
-    """At most CHART_ROWS lines: the rest summed into one 'other' line."""
-    if len(lines) <= CHART_ROWS:
-        return list(lines)
-    kept, rest = lines[: CHART_ROWS - 1], lines[CHART_ROWS - 1 :]
-    en, ko = other
-    summary = CountLine("", f"{en} ({len(rest)})", f"{ko} ({len(rest)})", sum(line.live for line in rest),
-                        sum(line.mirrored for line in rest))
-    return [*kept, summary]
+def _top(items: Sequence[T], title: tuple[str, str]) -> tuple[list[T], tuple[str, str]]:
+    """The first CHART_ROWS items (the largest), and the title saying so when some are left out."""
+    if len(items) <= CHART_ROWS:
+        return list(items), title
+    en, ko = title
+    shown = f"{CHART_ROWS}/{len(items)}"
+    return list(items[:CHART_ROWS]), (f"{en} (the {shown} largest)", f"{ko} (상위 {shown})")
 
 
 def _side(data: ReportData, side: Side) -> SideView:
@@ -160,23 +160,22 @@ def build_view(data: ReportData) -> dict[str, Any]:
     charts: dict[str, Chart | None] = {}
     for view in (eu, kr):
         en, ko = side_names[view.side]
-        ecosystems = _capped(view.ecosystems, ("Other ecosystems", "기타 생태계"))
-        countries = _capped(view.countries, ("Other countries", "기타 국가"))
-        charts[f"ecosystem-{view.side}"] = _count_chart(
-            view, "ecosystem", ecosystems, (f"{en} by industrial ecosystem", f"{ko}: 산업 생태계별")
-        ) if ecosystems else None
-        charts[f"country-{view.side}"] = _count_chart(
-            view, "country", countries, (f"{en} by country", f"{ko}: 국가별")
-        ) if countries else None
+        for what, lines, title in (
+            ("ecosystem", view.ecosystems, (f"{en} by industrial ecosystem", f"{ko}: 산업 생태계별")),
+            ("country", view.countries, (f"{en} by country", f"{ko}: 국가별")),
+        ):
+            charts[f"{what}-{view.side}"] = _count_chart(view, what, *_top(lines, title)) if lines else None
 
     interests = [
         (labels.ecosystem(line.ecosystem, data.ecosystem_labels_ko), line)
         for line in tally.interests_by_ecosystem(data.eu, data.kr)
     ]
-    shown = interests[:CHART_ROWS]
+    shown, title = _top(
+        interests, ("Clusters seeking partners, by industrial ecosystem", "파트너를 찾는 클러스터: 산업 생태계별")
+    )
     charts["interests"] = _bar_chart(
         "interests",
-        ("Clusters seeking partners, by industrial ecosystem", "파트너를 찾는 클러스터: 산업 생태계별"),
+        title,
         [labels.both(name) for name, _ in shown],
         [
             Bars("European clusters · 유럽 클러스터", [line.eu for _, line in shown], EU_COLOUR),
@@ -185,11 +184,12 @@ def build_view(data: ReportData) -> dict[str, Any]:
     ) if interests else None
 
     targets = [(labels.country(code), count) for code, count in tally.targets_named(data.kr, "KR")]
+    named, title = _top(targets, ("Target countries named by Korean clusters", "한국 클러스터가 협력을 희망하는 국가"))
     charts["targets"] = _bar_chart(
         "targets",
-        ("Target countries named by Korean clusters", "한국 클러스터가 협력을 희망하는 국가"),
-        [labels.both(name) for name, _ in targets[:CHART_ROWS]],
-        [Bars("Korean clusters · 한국 클러스터", [count for _, count in targets[:CHART_ROWS]], KR_COLOUR)],
+        title,
+        [labels.both(name) for name, _ in named],
+        [Bars("Korean clusters · 한국 클러스터", [count for _, count in named], KR_COLOUR)],
     ) if targets else None
 
     pairs = tally.strongest(data.pairs, data.max_pairs)

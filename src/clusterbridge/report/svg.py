@@ -24,7 +24,8 @@ def inline_svg(document: str, chart_id: str, title: str) -> str:
     """The `<svg>` element of `document`, made self-contained and accessible under `title`.
 
     Referenced ids are prefixed with `chart_id` (unique in the page); unreferenced ids are dropped. The
-    element gets a `<title>`, `role="img"` and an `aria-label`, and sizes itself by its viewBox.
+    element gets a `<title>`, `role="img"` and an `aria-label`; it keeps its natural size (the page's style
+    may shrink it to fit, never enlarge it), so text is the same size in every chart.
     """
     root = ET.fromstring(document)  # noqa: S314 - the document is matplotlib's output, never outside input
     _strip(root)
@@ -47,8 +48,6 @@ def inline_svg(document: str, chart_id: str, title: str) -> str:
             elif "url(#" in value:
                 element.set(key, _URL_FRAGMENT.sub(lambda match: f"url(#{chart_id}-{match[1]})", value))
 
-    for size in ("width", "height"):
-        root.attrib.pop(size, None)
     root.attrib.pop("version", None)
     root.set("id", chart_id)
     root.set("class", "chart")
