@@ -112,8 +112,11 @@ def graceful_stop() -> Iterator[threading.Event]:
 
 
 def run_sync(settings: Settings, direction: str, *, dry_run: bool = False, full: bool = False,
-             trigger: str = "cli", allow_mass_update: bool = False, preview_limit: int = 0) -> RunResult:
-    """One run under the sync lock (a dry run takes none: it writes nothing), stopping cleanly on a signal."""
+             trigger: str = "cli", allow_mass_update: bool = False, preview_limit: int = 0,
+             quiet: bool = False) -> RunResult:
+    """One run under the sync lock (a dry run takes none: it writes nothing), stopping cleanly on a signal.
+    Progress shows as a bar on a terminal, as log lines otherwise (none when `quiet`)."""
+    from clusterbridge.ops.progress import choose_progress
     from clusterbridge.runtime import open_engine
 
     database = db.make_engine(settings.database_url)
@@ -122,7 +125,8 @@ def run_sync(settings: Settings, direction: str, *, dry_run: bool = False, full:
         with graceful_stop() as stop:
             lock = None if dry_run else db.SyncLock(database).acquire()
             try:
-                with open_engine(settings, stop.is_set, lock=lock, database=database) as engine:
+                with choose_progress(log_format=settings.log_format, quiet=quiet) as progress, \
+                        open_engine(settings, stop.is_set, lock=lock, database=database, progress=progress) as engine:
                     return engine.run(direction, full=full, dry_run=dry_run, trigger=trigger,
                                       allow_mass_update=allow_mass_update, preview_limit=preview_limit)
             finally:
@@ -156,7 +160,7 @@ def sync(obj: Context, dry_run: bool, full: bool, direction: str, allow_mass_upd
     """
     obj.bridge().select(direction)  # an unknown direction is a usage error before anything runs
     result = run_sync(obj.settings, direction, dry_run=dry_run, full=full, trigger="cli",
-                      allow_mass_update=allow_mass_update, preview_limit=0 if as_json else limit)
+                      allow_mass_update=allow_mass_update, preview_limit=0 if as_json else limit, quiet=as_json)
     if as_json:
         click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
@@ -298,7 +302,7 @@ def errors(obj: Context, retry: bool, as_json: bool) -> None:
     """
     code = EXIT_OK
     if retry:
-        result = run_sync(obj.settings, "both", trigger="retry")
+        result = run_sync(obj.settings, "both", trigger="retry", quiet=as_json)
         code = result.exit_code
         if not as_json:
             print_result(result, dry_run=False)
@@ -352,23 +356,11 @@ def links(obj: Context, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def metrics(obj: Context) -> None:
-    """The sync status in Prometheus text format (for a textfile collector or a scrape wrapper)."""
-    ledger = obj.ledger()
-    lines = []
-    data = status_json(ledger)["directions"]
-    gauges = {
-        "clusterbridge_mirrors_live": ("Mirrors written and live on the target", "mirrors_live"),
-        "clusterbridge_records_failing": ("Records in quarantine", "records_failing"),
-        "clusterbridge_pending_deletions": ("Deletions held for an operator", "pending_deletions"),
-        "clusterbridge_budget_stopped": ("1 when the last run stopped at the update budget", "budget_stopped"),
-        "clusterbridge_freshness_seconds": ("Seconds since the mirrors last showed everything", "freshness_seconds"),
-    }
-    for name, (help_text, column) in gauges.items():
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-        for d in data:
-            if d[column] is not None:
-                lines.append(f'{name}{{direction="{d["direction"]}"}} {float(d[column]):g}')
-    click.echo("\n".join(lines))
+    """The ledger's metric families in the Prometheus text format, as the daemon's /metrics serves them (for a
+    textfile collector)."""
+    from clusterbridge.ops.metrics import ledger_registry, render_metrics
+
+    click.echo(render_metrics(ledger_registry(obj.ledger())).decode(), nl=False)
 
 
 # -- deletion queue ----------------------------------------------------------------------------------------

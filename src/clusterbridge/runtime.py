@@ -13,22 +13,28 @@ from sqlalchemy import Engine
 from clusterbridge.abc import Connector
 from clusterbridge.config import Settings
 from clusterbridge.connectors import load_connector
+from clusterbridge.connectors.http import HttpObserver
 from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.ops.progress import Progress
 from clusterbridge.sides import Bridge, load_bridge
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger
-from clusterbridge.sync.engine import LockCheck, Progress, SyncEngine
+from clusterbridge.sync.engine import LockCheck, SyncEngine
 from clusterbridge.translate import build_translation_service
 
 
 def build_connectors(settings: Settings, bridge: Bridge, vocabulary: Vocabulary,
-                     overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Connector]:
-    """One connector per side, as configured (`overrides` by side name, for tests)."""
+                     overrides: dict[str, dict[str, Any]] | None = None,
+                     observer: HttpObserver | None = None) -> dict[str, Connector]:
+    """One connector per side, as configured (`overrides` by side name, for tests); HTTP connectors report
+    their requests to `observer` (the daemon's metrics)."""
     built: dict[str, Connector] = {}
     try:
         for side in bridge:
-            built[side.name] = load_connector(side.connector, settings, side=side, vocabulary=vocabulary,
-                                              **(overrides or {}).get(side.name, {}))
+            extra = dict((overrides or {}).get(side.name, {}))
+            if observer is not None:
+                extra.setdefault("observer", observer)
+            built[side.name] = load_connector(side.connector, settings, side=side, vocabulary=vocabulary, **extra)
     except BaseException:
         for connector in built.values():
             connector.close()
@@ -44,6 +50,7 @@ def open_engine(
     lock: LockCheck | None = None,
     progress: Progress | None = None,
     database: Engine | None = None,
+    observer: HttpObserver | None = None,
 ) -> Iterator[SyncEngine]:
     """A ready SyncEngine on a migrated database, with its connectors, closed afterwards."""
     engine = database or db.make_engine(settings.database_url)
@@ -51,7 +58,7 @@ def open_engine(
         db.require_migrated(engine)
         bridge = load_bridge(settings)
         vocabulary = Vocabulary.load(settings)
-        connectors = build_connectors(settings, bridge, vocabulary)
+        connectors = build_connectors(settings, bridge, vocabulary, observer=observer)
         try:
             yield SyncEngine(settings, Ledger(engine), bridge, connectors, vocabulary,
                              build_translation_service(settings, engine),

@@ -337,6 +337,45 @@ class Ledger:
                 pending_deletions=pending, records_failing=failing, records_behind=failing + pending,
                 mirrors_live=self.count_live(direction), updated_at=now()))
 
+    # -- what metrics and readiness read (clusterbridge.ops.metrics.StatusSource) ----------------------
+    def run_counts(self) -> list[tuple[str, str, int]]:
+        """(direction, status, runs) over the finished runs."""
+        c = sync_runs.c
+        q = (sa.select(c.direction, c.status, sa.func.count()).where(c.status != "running", sa.not_(c.dry_run))
+             .group_by(c.direction, c.status))
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], int(r[2])) for r in conn.execute(q)]
+
+    def record_counts(self) -> list[tuple[str, str, int]]:
+        """(direction, outcome, records) summed over the finished runs."""
+        c = sync_runs.c
+        q = sa.select(c.direction, *(sa.func.coalesce(sa.func.sum(getattr(c, o)), 0) for o in OUTCOME_COLUMNS)).where(
+            c.status != "running", sa.not_(c.dry_run)).group_by(c.direction)
+        with self.engine.connect() as conn:
+            return [(r[0], outcome, int(r[i + 1]))
+                    for r in conn.execute(q) for i, outcome in enumerate(OUTCOME_COLUMNS)]
+
+    def direction_status(self) -> list[Any]:
+        """Each direction now: last success, freshness, failing since, backlog, whether a run is in progress."""
+        from clusterbridge.ops.metrics import DirectionStatus
+
+        c = sync_runs.c
+        out = []
+        with self.engine.connect() as conn:
+            for row in conn.execute(sa.select(sync_status).order_by(sync_status.c.direction)):
+                last_ok = conn.execute(sa.select(sa.func.max(c.id)).where(
+                    c.direction == row.direction, c.status.not_in(("failed", "running")), sa.not_(c.dry_run))).scalar()
+                failing = sa.select(sa.func.min(c.started_at)).where(
+                    c.direction == row.direction, c.status == "failed", sa.not_(c.dry_run))
+                if last_ok is not None:
+                    failing = failing.where(c.id > last_ok)
+                out.append(DirectionStatus(
+                    direction=row.direction, last_success_at=row.last_success_at, fresh_since=row.fresh_as_of,
+                    failing_since=conn.execute(failing).scalar(), quarantined=row.records_failing,
+                    held_deletions=row.pending_deletions, mirrors_live=row.mirrors_live,
+                    running=bool(row.run_in_progress)))
+        return out
+
     def status_rows(self) -> list[sa.Row[Any]]:
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(sync_status).order_by(sync_status.c.direction)))

@@ -35,6 +35,7 @@ from clusterbridge.errors import ConfigurationError, LockLost, PlatformError, Qu
 from clusterbridge.mapping.linkage import Match, candidate_pairs, settle_pairs
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
+from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
 from clusterbridge.reconcile.guards import deletion_limit, listing_anomalies, update_limit
 from clusterbridge.reconcile.plan import (
     Action,
@@ -59,25 +60,6 @@ FUTURE_TOLERANCE = timedelta(days=1)
 LINKED = "linked to its own profile"
 PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
               "skip": "skipped", "link": "linked", "quarantine": "quarantined", "delete": "deleted"}
-
-
-class Progress(Protocol):
-    """What the engine reports while a direction runs (a progress bar, log lines, or nothing)."""
-
-    def start(self, direction: str, phase: str, total: int | None) -> None: ...
-    def advance(self, direction: str, n: int = 1) -> None: ...
-    def finish(self, direction: str) -> None: ...
-
-
-class _Quiet:
-    def start(self, direction: str, phase: str, total: int | None) -> None:
-        return None
-
-    def advance(self, direction: str, n: int = 1) -> None:
-        return None
-
-    def finish(self, direction: str) -> None:
-        return None
 
 
 class TranslatorSource(Protocol):
@@ -131,6 +113,7 @@ class _DirectionRun:
     deferred: dict[str, Cluster] = field(default_factory=dict)
     home_pulled: set[str] = field(default_factory=set)
     profiles: list[Cluster] | None = None  # the other side's rule-11 candidates, as this direction sees them
+    progress: DirectionProgress | None = None
     failed: bool = False
     done: bool = False  # the direction went through every phase
     attempted: int = 0  # planned writes and deletions sent (the rest of an interrupted run ends as skipped)
@@ -173,7 +156,7 @@ class SyncEngine:
         self.translation = translation
         self.stop_requested = stop_requested
         self.lock = lock
-        self.progress: Progress = progress or _Quiet()
+        self.progress: Progress = progress or SilentProgress()
 
     # -- the run ----------------------------------------------------------------------------------------
     def run(self, direction: str = "both", *, full: bool = False, dry_run: bool = False, trigger: str = "cli",
@@ -259,15 +242,16 @@ class SyncEngine:
         d, res = r.direction, r.result
         if r.full:
             self._scan_mirrors(run, r)
-        self.progress.start(d.name, "pull", None)
+        r.progress = self.progress.direction(d.name)
+        r.progress.phase("full listing" if r.full else "changes")
         pages = r.source.iter_natives(None if r.full else r.cursor)
         try:
             for page in pages:
                 if page.reported_total is not None and r.reported_total is None:
                     r.reported_total = page.reported_total
-                    self.progress.start(d.name, "pull", page.reported_total)
+                    r.progress.set_total(page.reported_total)
                 self._plan_page(run, r, page.records, page.problems)
-                self.progress.advance(d.name, len(page.records) + len(page.problems))
+                r.progress.advance(len(page.records) + len(page.problems))
                 if self._stopping():
                     r.ended_on_error = "stopped on request before the listing ended"
                     r.end("interrupted", "stopped on request before the listing ended; nothing of it was written")
@@ -656,7 +640,9 @@ class SyncEngine:
             if self._stopping():
                 return self._interrupted(r)
             self._execute_approved(r)
-            self.progress.start(d.name, "write", planned["created"] + planned["updated"])
+            progress = r.progress or self.progress.direction(d.name)
+            progress.phase("writing")
+            progress.set_total(planned["created"] + planned["updated"])
             step = max(1, target.write_batch) * max(1, target.concurrency)
             with ThreadPoolExecutor(max_workers=max(1, target.concurrency),
                                     thread_name_prefix=f"write-{d.name}") as pool:
@@ -664,7 +650,7 @@ class SyncEngine:
                     if self._stopping():
                         return self._interrupted(r)
                     self._write_batch(r, pool, batch)
-                    self.progress.advance(d.name, len(batch))
+                    progress.advance(len(batch))
                     if res.run_id is not None:
                         self.ledger.run_progress(res.run_id, res.as_counts())
             for batch in self.ledger.plan_rows(run.token, d.name, ("delete",), held=False):
@@ -672,7 +658,6 @@ class SyncEngine:
                     if self._stopping():
                         return self._interrupted(r)
                     self._delete(r, row)
-            self.progress.finish(d.name)
             return None
         finally:
             unwritten = planned["created"] + planned["updated"] + planned["deleted"] + relinks - r.attempted
@@ -786,6 +771,8 @@ class SyncEngine:
     def _close(self, run: _Run, r: _DirectionRun) -> None:
         """End a direction: its status, its cursor (only when every write went out), its dashboard row."""
         res = r.result
+        if r.progress is not None:
+            r.progress.close()
         if res.status == "success" and (res.counts["quarantined"] or res.counts["held_deletions"] or res.anomalies):
             res.status = "partial"
         complete = not r.failed and res.status in ("success", "partial")

@@ -44,7 +44,7 @@ from clusterbridge.connectors.eccp.models import (
 )
 from clusterbridge.connectors.eccp.normalise import normalise
 from clusterbridge.connectors.eccp.shape import shape
-from clusterbridge.connectors.http import OutcomeUnknown, ResilientClient, transient
+from clusterbridge.connectors.http import HttpObserver, OutcomeUnknown, ResilientClient, transient
 from clusterbridge.connectors.paging import KeysetWindow
 from clusterbridge.errors import ConfigurationError, PlatformError, RecordRefused, RetryableError
 from clusterbridge.mapping.vocabulary import Vocabulary
@@ -254,6 +254,7 @@ class EccpConnector(Connector):
         vocabulary: Vocabulary,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        observer: HttpObserver | None = None,
     ) -> None:
         self.settings = settings
         self.side = side
@@ -271,6 +272,7 @@ class EccpConnector(Connector):
             auth=self.auth,
             headers={"Accept": MEDIA_TYPE},
             secrets=(client_secret.get_secret_value(),),
+            observer=observer,
         )
 
     # --- reading ---------------------------------------------------------------------------------------
@@ -532,11 +534,13 @@ def _read_problem(raw: JSON, exc: ValidationError) -> RecordProblem:
 def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **overrides: Any) -> EccpConnector:
     """Build the ECCP connector from `connectors/eccp.toml`, the environment and `overrides`.
 
-    `transport=` (an httpx.BaseTransport) replaces the network, for tests; `clock=` the token clock; any
-    other override is an EccpSettings key. A missing credential is a ConfigurationError naming its variable.
+    `transport=` (an httpx.BaseTransport) replaces the network, for tests; `clock=` the token clock;
+    `observer=` an HttpObserver (metrics); any other override is an EccpSettings key. A missing credential is
+    a ConfigurationError naming its variable.
     """
     transport = overrides.pop("transport", None)
     clock = overrides.pop("clock", time.monotonic)
+    observer = overrides.pop("observer", None)
     if transport is not None and not isinstance(transport, httpx.BaseTransport):
         raise ConfigurationError("eccp: transport must be an httpx.BaseTransport")
     config = connector_settings(PLATFORM, EccpSettings, settings, overrides)
@@ -548,4 +552,4 @@ def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **override
             "CLUSTERBRIDGE_ECCP_CLIENT_SECRET is not set: the ECCP OAuth2 client secret is required"
         )
     return EccpConnector(config, settings.eccp_client_id, secret, side=side, vocabulary=vocabulary,
-                         transport=transport, clock=clock)
+                         transport=transport, clock=clock, observer=observer)

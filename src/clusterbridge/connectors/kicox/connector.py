@@ -31,7 +31,7 @@ from clusterbridge.abc import (
     WriteResult,
 )
 from clusterbridge.config import HttpSettings, Settings, connector_settings
-from clusterbridge.connectors.http import ResilientClient, transient
+from clusterbridge.connectors.http import HttpObserver, ResilientClient, transient
 from clusterbridge.connectors.kicox.models import (
     BatchResult,
     Envelope,
@@ -228,6 +228,7 @@ class KicoxConnector(Connector):
         side: Side,
         vocabulary: Vocabulary,
         transport: httpx.BaseTransport | None = None,
+        observer: HttpObserver | None = None,
     ) -> None:
         self.settings = settings
         self.side = side
@@ -241,6 +242,7 @@ class KicoxConnector(Connector):
             settings,
             transport=transport,
             secrets=(service_key.get_secret_value(), self._service_key, quote(self._service_key, safe="")),
+            observer=observer,
         )
 
     # --- natives (open-data read service) ----------------------------------------------------------------
@@ -469,13 +471,15 @@ def _secret(value: SecretStr | None, env: str, what: str) -> SecretStr:
 def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **overrides: Any) -> KicoxConnector:
     """Build the KICOX connector from `connectors/kicox.toml`, the environment and `overrides`.
 
-    `transport=` (an httpx.BaseTransport) replaces the network, for tests; any other override is a
-    KicoxSettings key. A missing key is a ConfigurationError naming its variable.
+    `transport=` (an httpx.BaseTransport) replaces the network, for tests; `observer=` an HttpObserver
+    (metrics); any other override is a KicoxSettings key. A missing key is a ConfigurationError naming its variable.
     """
     transport = overrides.pop("transport", None)
+    observer = overrides.pop("observer", None)
     if transport is not None and not isinstance(transport, httpx.BaseTransport):
         raise ConfigurationError("kicox: transport must be an httpx.BaseTransport")
     config = connector_settings(PLATFORM, KicoxSettings, settings, overrides)
     service_key = _secret(settings.kicox_service_key, "CLUSTERBRIDGE_KICOX_SERVICE_KEY", "the open-data service key")
     api_key = _secret(settings.kicox_api_key, "CLUSTERBRIDGE_KICOX_API_KEY", "the partner ingest API key")
-    return KicoxConnector(config, service_key, api_key, side=side, vocabulary=vocabulary, transport=transport)
+    return KicoxConnector(config, service_key, api_key, side=side, vocabulary=vocabulary, transport=transport,
+                          observer=observer)
