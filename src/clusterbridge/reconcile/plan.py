@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 ActionKind = Literal["create", "update", "delete", "unchanged", "adopt", "skip", "link", "quarantine"]
 LIVE_STATES = frozenset({"live", "creating", "deleting"})
+TRANSLATED = "translation now available"
 # what a handled record's action counts as in sync_runs (a held or rejected deletion is counted apart)
 OUTCOMES: Mapping[str, str] = {
     "create": "created",
@@ -144,7 +145,7 @@ def decide(
     if link.state == "deleting":
         return replace(write, kind="create", reason="interrupted deletion of a live native: restoring")
     if link.payload_hash != native.payload_hash:
-        reason = "translation now available" if link.translation_pending else "changed at the source"
+        reason = TRANSLATED if link.translation_pending else "changed at the source"
         return replace(write, kind="update", mirror_id=mirror_id, reason=reason)
     return replace(write, kind="unchanged", mirror_id=mirror_id, reason="unchanged")
 

@@ -38,6 +38,7 @@ from clusterbridge.model import Cluster
 from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
 from clusterbridge.reconcile.guards import deletion_limit, listing_anomalies, update_limit
 from clusterbridge.reconcile.plan import (
+    TRANSLATED,
     Action,
     LinkState,
     MirrorState,
@@ -550,7 +551,10 @@ class SyncEngine:
     def _guard_and_write(self, run: _Run, r: _DirectionRun, allow_mass_update: bool) -> None:
         d, res = r.direction, r.result
         live = self.ledger.count_live(d.name)
-        updates = sum(n for (kind, _, _), n in self.ledger.plan_counts(run.token, d.name).items() if kind == "update")
+        # a translation that arrives after the provider was away is our own rendering catching up, not a change
+        # at the source: it does not count against the update budget
+        updates = sum(1 for batch in self.ledger.plan_rows(run.token, d.name, ("update",)) for x in batch
+                      if x.reason != TRANSLATED)
         limit = update_limit(live, self.settings.update_budget_count, self.settings.update_budget_share)
         if live and updates > limit and not allow_mass_update:
             message = (f"update budget: this run would update {updates} of {live} mirrors (limit {limit}); "
