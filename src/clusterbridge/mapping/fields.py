@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
 
 from clusterbridge.mapping.codes import unique
 from clusterbridge.mapping.countries import iso_country
@@ -65,3 +68,28 @@ def visible_name(value: str, field: str) -> str:
     if not any(unicodedata.category(ch)[0] in "LNPS" for ch in name):
         raise ValueError(f"{field}: the name has no visible characters")
     return name
+
+
+def without_surrogates(value: Any) -> Any:
+    """A copy of a JSON value with lone surrogates removed from every string. JSON may carry them ("\\ud800" is
+    valid JSON), UTF-8 cannot: they are dropped at the edge, as the text cleaning drops them anyway."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "ignore").decode("utf-8") if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_surrogates(v) for v in value]
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unicode_error(exc: ValidationError) -> bool:
+    """True when a wire model refused a string only because it holds a lone surrogate."""
+    return any(e["type"] == "string_unicode" for e in exc.errors())

@@ -47,6 +47,7 @@ from clusterbridge.connectors.eccp.shape import shape
 from clusterbridge.connectors.http import HttpObserver, OutcomeUnknown, ResilientClient, transient
 from clusterbridge.connectors.paging import KeysetWindow
 from clusterbridge.errors import ConfigurationError, PlatformError, RecordRefused, RetryableError
+from clusterbridge.mapping import fields
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, RenderedCluster
 from clusterbridge.sides import Side
@@ -352,8 +353,14 @@ class EccpConnector(Connector):
         try:
             record = EccpCluster.model_validate(raw)
         except ValidationError as exc:
-            page.problems.append(_read_problem(raw, exc))
-            return
+            if not fields.unicode_error(exc):
+                page.problems.append(_read_problem(raw, exc))
+                return
+            try:  # a lone surrogate somewhere: dropped, as the text cleaning would drop it
+                record = EccpCluster.model_validate(fields.without_surrogates(raw))
+            except ValidationError as again:
+                page.problems.append(_read_problem(raw, again))
+                return
         page.records.append(NativeRecord(uuid, record.attributes.changed, record))
 
     def normalise(self, record: NativeRecord) -> Cluster:

@@ -47,6 +47,7 @@ from clusterbridge.connectors.kicox.normalise import normalise
 from clusterbridge.connectors.kicox.shape import shape
 from clusterbridge.connectors.paging import KeysetWindow
 from clusterbridge.errors import ConfigurationError, PlatformError, QuotaExhausted, RecordRefused, RetryableError
+from clusterbridge.mapping import fields
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, RenderedCluster
 from clusterbridge.sides import Side
@@ -309,8 +310,14 @@ class KicoxConnector(Connector):
         try:
             record = KicoxCluster.model_validate(raw)
         except ValidationError as exc:
-            page.problems.append(_read_problem(key, raw, exc))
-            return
+            if not fields.unicode_error(exc):
+                page.problems.append(_read_problem(key, raw, exc))
+                return
+            try:  # a lone surrogate somewhere: dropped, as the text cleaning would drop it
+                record = KicoxCluster.model_validate(fields.without_surrogates(raw))
+            except ValidationError as again:
+                page.problems.append(_read_problem(key, raw, again))
+                return
         page.records.append(NativeRecord(key, record.updtDt, record))
 
     def normalise(self, record: NativeRecord) -> Cluster:
