@@ -291,6 +291,7 @@ class SyncEngine:
         ids = [x.native_id for x in records] + [p.source_id for p in problems if p.source_id]
         links = self.ledger.link_states(d.name, ids)
         before = self.ledger.planned_items(run.token, d.name, ids)
+        mirrors = self._staged(run, r, ids)
         rows: list[PlanRow] = []
         snapshots: list[NativeSnapshot] = []
         live_ids: list[str] = []
@@ -341,7 +342,7 @@ class SyncEngine:
                 if cluster.country in d.source.home_countries and self._has_candidates(run, r, cluster):
                     r.deferred[native_id] = cluster
                     continue
-            rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled"))
+            rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled", mirrors=mirrors))
         self._put(run, r, rows)
         if not run.dry_run:
             self.ledger.save_natives(snapshots)
@@ -349,6 +350,12 @@ class SyncEngine:
                 cleared = self.ledger.clear_reappeared(d.name, live_ids)
                 if cleared:
                     log.info("deletions.cleared", direction=d.name, count=cleared, reason="the natives are live again")
+
+    def _staged(self, run: _Run, r: _DirectionRun, native_ids: Sequence[str]) -> dict[str, MirrorState]:
+        """What the target's full listing showed for these natives (nothing on an incremental run)."""
+        if not r.full:
+            return {}
+        return self.ledger.staged_mirrors(run.token, r.name, [r.source.external_id(n) for n in native_ids])
 
     def _put(self, run: _Run, r: _DirectionRun, rows: Sequence[PlanRow]) -> None:
         self.ledger.put_plan(run.token, r.name, rows)
@@ -384,7 +391,7 @@ class SyncEngine:
                        external_id=action.external_id, reason=action.reason, mirror_id=action.mirror_id, payload=info)
 
     def _plan_native(self, run: _Run, r: _DirectionRun, cluster: Cluster, link: LinkState | None, origin: str,
-                     linked_to: str | None = None) -> PlanRow:
+                     linked_to: str | None = None, mirrors: Mapping[str, MirrorState] | None = None) -> PlanRow:
         """Render one native for the target's readers and decide its action; a record that cannot be rendered
         is quarantined."""
         links = {cluster.source_id: link} if link else {}
@@ -399,10 +406,9 @@ class SyncEngine:
             row = self._unreadable(r, "render", RecordProblem(
                 cluster.source_id, f"internal error: {type(exc).__name__}: {exc}"), links)
             return replace(row, origin=origin)
-        mirror = None
-        if r.full:
-            mirror = self.ledger.staged_mirrors(run.token, r.name, [item.external_id]).get(item.external_id)
-        action = decide(item, link, mirror, full=r.full, linked_to=linked_to)
+        if mirrors is None:
+            mirrors = self._staged(run, r, [cluster.source_id])
+        action = decide(item, link, mirrors.get(item.external_id), full=r.full, linked_to=linked_to)
         written = payload if action.kind in ("create", "update", "adopt") else None
         return _row(action, r.next_seq(), origin, written, withheld, pending)
 
@@ -474,8 +480,9 @@ class SyncEngine:
         if r.deferred:
             ids = sorted(r.deferred)
             links = self.ledger.link_states(d.name, ids)
+            mirrors = self._staged(run, r, ids)
             self._put(run, r, [self._plan_native(run, r, r.deferred[nid], links.get(nid), "pulled",
-                                                 self._linked_to(run, d, r.deferred[nid])) for nid in ids])
+                                                 self._linked_to(run, d, r.deferred[nid]), mirrors) for nid in ids])
         self._retry_by_id(run, r)
         vanished: list[PlanRow] = []
         if r.full:
@@ -517,6 +524,7 @@ class SyncEngine:
         ordered = sorted(wanted)
         snapshots = self.ledger.native_snapshots(d.source.name, ordered)
         links = self.ledger.link_states(d.name, ordered)
+        mirrors = self._staged(run, r, ordered)
         rows: list[PlanRow] = []
         for native_id in ordered:
             quarantine = quarantined.get(native_id)
@@ -533,7 +541,7 @@ class SyncEngine:
                 continue  # nothing to retry from: the next listing that holds it brings it
             r.result.counts["retried"] += 1
             rows.append(self._plan_native(run, r, cluster, links.get(native_id), "retried",
-                                          self._linked_to(run, d, cluster)))
+                                          self._linked_to(run, d, cluster), mirrors))
         self._put(run, r, rows)
 
     def _retry_cluster(self, r: _DirectionRun, native_id: str, quarantine: QuarantinedRecord | None,
