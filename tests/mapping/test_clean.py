@@ -155,7 +155,8 @@ class TestPlainLine:
     def test_common_values_take_the_fast_path(self) -> None:
         assert clean._common("Stuttgart Automotive Cluster 12")
         assert clean._common("경기 기계 미니클러스터")
-        assert not clean._common("R&D")
+        assert clean._common("R&D for <10 staff".replace("<", "under "))
+        assert not clean._common("R&amp;D")
         assert not clean._common("e\u0301")
 
 

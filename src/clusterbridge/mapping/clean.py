@@ -21,8 +21,8 @@ Text is NFC; combining marks with nothing to combine with are dropped; a plain v
 becomes "".
 
 Speed: most values are short names with no markup, so each function first tests for the common case (a
-printable string with no "<", "&", combining mark or invisible letter, already NFC) and then only normalises
-whitespace. Nothing is cached per value.
+printable string with no "<", no character reference, no combining mark without a base or invisible letter,
+already NFC) and then only normalises whitespace. Nothing is cached per value.
 """
 
 from __future__ import annotations
@@ -217,10 +217,15 @@ def _drop_orphans(text: str) -> str:
 
 
 def _common(value: str, *, markup: bool = False) -> bool:
-    """The fast path's test: printable (no control, format, surrogate, private-use or unassigned character,
-    no whitespace but the space), no '<' or '&' (nor '>' for HTML output, which escapes it), no invisible
-    letter, no combining mark without a base, and NFC already."""
-    if not value.isprintable() or "<" in value or "&" in value or (markup and ">" in value):
+    """The fast path's test: printable but for line breaks (no control, format, surrogate, private-use or
+    unassigned character, no whitespace but the space and the line break), no '<', no '&' that starts a
+    character reference (for HTML output no '&' or '>' at all, which it escapes), no invisible letter, no
+    combining mark without a base, and NFC already. Such a value only needs its whitespace normalised."""
+    if not _printable(value) or "<" in value:
+        return False
+    if "&" in value and (markup or html.unescape(value) != value):
+        return False
+    if markup and ">" in value:
         return False
     if value.isascii():
         return True
@@ -471,14 +476,17 @@ def _plain(value: str | None, max_len: int | None, field: str | None, tidy: Call
         return ""
     _too_long(value, field)
     common = _common(value)
-    text = tidy(value) if common else tidy(_drop_orphans(_to_text(value)))
+    text = tidy(value) if common else _plain_slow(value, tidy)
     if _DANGEROUS_START.match(text):  # before any cut, which could hide it
         raise UnsafeValue(f"starts with a script or data URL: {_preview(text)}", field=field)
-    if not common and not visible(text):
-        return ""
     if max_len is not None:
         text = _cut(text, max_len)
     return text if common else check_plain(text, field)
+
+
+def _plain_slow(value: str, tidy: Callable[[str], str]) -> str:
+    text = tidy(_drop_orphans(_to_text(value)))
+    return text if visible(text) else ""
 
 
 def plain_line(value: str | None, *, max_len: int | None = None, field: str | None = None) -> str:
@@ -591,6 +599,16 @@ def _tag_name(tag: str) -> str:
     return found.group(1) if found else ""
 
 
+def _rich_slow(value: str, field: str | None) -> str:
+    text = value
+    for _ in range(_rounds(value)):
+        before = text
+        text = _rich_round(text)
+        if text == before:
+            return text if visible(_shown(text)) else ""
+    raise UnsafeValue("cleaning does not settle", field=field)  # pragma: no cover - see _rounds
+
+
 def rich_text(value: str | None, *, max_len: int | None = None, field: str | None = None) -> str:
     """HTML reduced to the subset KICOX's contract allows: p, br, ul, ol, li, strong, em and a[href], links
     with an http(s) URL with a real host (cleaned by `url`) and rel="noopener noreferrer nofollow"; scripts,
@@ -600,19 +618,7 @@ def rich_text(value: str | None, *, max_len: int | None = None, field: str | Non
     if not value:
         return ""
     _too_long(value, field)
-    if _common(value, markup=True):
-        text = value.strip()
-    else:
-        text = value
-        for _ in range(_rounds(value)):
-            before = text
-            text = _rich_round(text)
-            if text == before:
-                break
-        else:  # pragma: no cover - see _rounds
-            raise UnsafeValue("cleaning does not settle", field=field)
-        if not visible(_shown(text)):
-            return ""
+    text = value.strip() if _common(value, markup=True) else _rich_slow(value, field)
     if max_len is not None and len(text) > max_len:
         text = _cut_html(text, max_len)
     return check_rich(text, field)
