@@ -71,8 +71,9 @@ class TestGracefulStop:
     @pytest.mark.parametrize("stop_after", [0.1, 1.0, 2.0])
     def test_sigterm_during_a_first_full_sync_then_an_incremental_sync_leaves_nothing_missing(
             self, bridge: Bridge, stop_after: float) -> None:
-        bridge.eccp.set_faults(FaultSpec.parse("latency=0.03"))
-        bridge.kicox.set_faults(FaultSpec.parse("latency=0.15"))
+        # slow enough that every stop point lands inside the run (its writes take several seconds)
+        bridge.eccp.set_faults(FaultSpec.parse("latency=0.1"))
+        bridge.kicox.set_faults(FaultSpec.parse("latency=0.3"))
         run = bridge.popen("sync")
         wait_for_a_run(bridge)
         time.sleep(stop_after)

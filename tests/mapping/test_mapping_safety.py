@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from clusterbridge.connectors.kicox.models import ForeignCluster
-from clusterbridge.mapping.text import clean_text, html_to_text, normalise_url, sanitize_html, truncate
+from clusterbridge.mapping.clean import plain_line, plain_text, rich_text, url
 from tests.mapping.mapping_samples import eccp, kicox
 from tests.mapping.pipeline import Pipeline as Mapper
 
@@ -119,15 +119,15 @@ class TestHostileText:
         assert "<img" not in value
 
     def test_links_keep_href_and_get_rel(self) -> None:
-        cleaned = sanitize_html('<p>See <a href="https://x.example/a" target="_blank" class="c">this</a></p>')
+        cleaned = rich_text('<p>See <a href="https://x.example/a" target="_blank" class="c">this</a></p>')
         assert cleaned == '<p>See <a href="https://x.example/a" rel="noopener noreferrer nofollow">this</a></p>'
 
     def test_allowed_subset_is_kept(self) -> None:
         html = "<p><strong>a</strong> <em>b</em></p><ul><li>c</li></ul><ol><li>d</li></ol><br>"
-        assert sanitize_html(html) == html
+        assert rich_text(html) == html
 
     def test_plain_text_of_html(self) -> None:
-        assert html_to_text("줄 하나<br>줄 둘<BR/>줄 셋\r\n줄 넷<script>x()</script>") == "줄 하나\n줄 둘\n줄 셋\n줄 넷"
+        assert plain_text("줄 하나<br>줄 둘<BR/>줄 셋\r\n줄 넷<script>x()</script>") == "줄 하나\n줄 둘\n줄 셋\n줄 넷"
 
 
 class TestLoneSurrogates:
@@ -136,7 +136,7 @@ class TestLoneSurrogates:
 
     def test_text_helpers_drop_them(self) -> None:
         hostile = "before\ud800middle\udfffafter"
-        for result in (clean_text(hostile), html_to_text(hostile), sanitize_html(f"<p>{hostile}</p>")):
+        for result in (plain_line(hostile), plain_text(hostile), rich_text(f"<p>{hostile}</p>")):
             result.encode("utf-8")
             assert "beforemiddleafter" in result
 
@@ -160,10 +160,10 @@ class TestLimits:
         k = mapper.from_kicox(kicox(clstrEngNm="Cluster " * 100))
         assert len(mapper.to_eccp_mirror(k)["title"]) <= 255
 
-    def test_truncate_cuts_at_a_word_boundary(self) -> None:
-        assert truncate("alpha beta gamma", 12) == "alpha beta…"
-        assert truncate("short", 12) == "short"
-        assert len(truncate("x" * 50, 10)) == 10
+    def test_cuts_fall_at_a_word_boundary(self) -> None:
+        assert plain_line("alpha beta gamma", max_len=12) == "alpha beta…"
+        assert plain_line("short", max_len=12) == "short"
+        assert len(plain_line("x" * 50, max_len=10)) == 10
 
 
 class TestUrls:
@@ -184,7 +184,7 @@ class TestUrls:
         ],
     )
     def test_normalise(self, raw: str, normal: str | None) -> None:
-        assert normalise_url(raw) == normal
+        assert url(raw) == normal
 
     def test_only_http_websites_cross(self, mapper: Mapper) -> None:
         assert mapper.to_eccp_mirror(mapper.from_kicox(kicox(hmpgUrl="javascript:alert(1)")))["field_website"] is None

@@ -870,3 +870,28 @@ def identifier(value: object, *, field: str, max_len: int, pattern: re.Pattern[s
     if not (pattern or _IDENTIFIER).fullmatch(value):
         raise UnsafeValue(f"the id holds characters an id may not: {_preview(value)}", field=field)
     return value
+
+
+# ---------------------------------------------------------------------------------------------------- sites
+
+
+def site_key(value: str | None) -> str | None:
+    """What two websites must share to be one organisation's: the host without scheme, 'www.' and path."""
+    normal = url(value)
+    if normal is None:
+        return None
+    host = urlsplit(normal).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def check_payload(payload: object, *, rich: frozenset[str] = frozenset(), path: str = "") -> None:
+    """The final gate for a whole mirror payload: every string is checked as plain text, except those at the
+    dotted paths in `rich` (checked as the safe HTML subset); UnsafeValue names the field at fault."""
+    if isinstance(payload, str):
+        (check_rich if path in rich else check_plain)(payload, path or None)
+    elif isinstance(payload, dict):
+        for key, value in payload.items():
+            check_payload(value, rich=rich, path=f"{path}.{key}" if path else str(key))
+    elif isinstance(payload, list | tuple):
+        for value in payload:
+            check_payload(value, rich=rich, path=path)

@@ -10,9 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from clusterbridge.mapping.clean import country_code, language_tag, plain_line, plain_text
 from clusterbridge.mapping.codes import unique
-from clusterbridge.mapping.countries import iso_country
-from clusterbridge.mapping.text import html_to_text, plain_line
 from clusterbridge.model import Contact, Text
 
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -20,9 +19,11 @@ LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 def language(value: str | None, default: str) -> str:
     """A BCP 47 tag in lower case; ValueError naming the field for anything else (it would cross as a tag)."""
-    tag = (value or "").strip().lower() or default
-    if not LANGUAGE_TAG.match(tag):
-        raise ValueError(f"langcode: not a language tag: {tag[:40]!r}")
+    if value is None or not value.strip():
+        return default
+    tag = language_tag(value)
+    if tag is None:
+        raise ValueError(f"langcode: not a language tag: {value[:40]!r}")
     return tag
 
 
@@ -44,13 +45,13 @@ def named(lang: str, value: str | None) -> dict[str, str]:
 
 def text(value: str | None, lang: str) -> Text | None:
     """Plain text with its language tag, or None when empty."""
-    cleaned = html_to_text(value or "")
+    cleaned = plain_text(value or "")
     return Text(text=cleaned, lang=lang) if cleaned else None
 
 
 def countries(values: Iterable[str]) -> tuple[str, ...]:
     """ISO 3166-1 alpha-2 codes (EL → GR, UK → GB), without repeats."""
-    return tuple(unique(code for code in (iso_country(v) for v in values if v.strip()) if code))
+    return tuple(unique(code for code in (country_code(v) for v in values if v.strip()) if code))
 
 
 def contact(name: str | None, email: str | None, phone: str | None, public: bool) -> Contact | None:

@@ -18,8 +18,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from clusterbridge.mapping.clean import site_key
 from clusterbridge.mapping.data import LinkOverrides
-from clusterbridge.mapping.text import site_key
 from clusterbridge.model import Cluster
 
 Method = Literal["domain", "name", "override"]

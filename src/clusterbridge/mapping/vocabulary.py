@@ -14,10 +14,10 @@ from babel import Locale
 
 from clusterbridge.config import Settings, find_file
 from clusterbridge.errors import ConfigurationError
+from clusterbridge.mapping.clean import plain_line
 from clusterbridge.mapping.codes import ksic_division, most_specific, unique
 from clusterbridge.mapping.data import Ecosystem, IndustryLabel, MappingData, Region, load_data, read_csv
 from clusterbridge.mapping.romanise import Romaniser
-from clusterbridge.mapping.text import plain_line
 
 
 @lru_cache(maxsize=8)

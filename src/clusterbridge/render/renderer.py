@@ -15,10 +15,11 @@ import structlog
 
 from clusterbridge.abc import Translator
 from clusterbridge.errors import ClusterbridgeError
+from clusterbridge.mapping.clean import plain_line
+from clusterbridge.mapping.clean import plain_text as html_to_text
 from clusterbridge.mapping.codes import unique
 from clusterbridge.mapping.countries import country_name, iso_country
 from clusterbridge.mapping.privacy import Withheld, placeholder_for, withhold
-from clusterbridge.mapping.text import html_to_text, plain_line
 from clusterbridge.mapping.vocabulary import Vocabulary, language_name
 from clusterbridge.model import Cluster, Contact, RenderedCluster, RenderedText, Section, Text
 from clusterbridge.sides import Side

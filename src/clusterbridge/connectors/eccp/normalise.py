@@ -7,9 +7,8 @@ from datetime import UTC
 
 from clusterbridge.connectors.eccp.models import EccpCluster
 from clusterbridge.mapping import fields
+from clusterbridge.mapping.clean import country_code, plain_line, rich_text, text_to_html, url
 from clusterbridge.mapping.codes import unique
-from clusterbridge.mapping.countries import iso_country
-from clusterbridge.mapping.text import normalise_url, plain_line, sanitize_html, text_to_html
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, Cooperation, Members, Text
 
@@ -22,7 +21,7 @@ def normalise(rec: EccpCluster, side: str, vocabulary: Vocabulary) -> Cluster:
     description = None
     if a.field_description is not None and a.field_description.value.strip():
         value = a.field_description.value
-        safe = text_to_html(value) if a.field_description.format == "plain_text" else sanitize_html(value)
+        safe = text_to_html(value) if a.field_description.format == "plain_text" else rich_text(value)
         description = Text(text=safe, lang=lang) if safe else None
     coop = a.field_cooperation_interest
     contact = a.field_contact
@@ -33,7 +32,7 @@ def normalise(rec: EccpCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         other=a.field_members_other,
         total=fields.total(a.field_members_sme, a.field_members_large, a.field_members_research, a.field_members_other),
     )
-    country = iso_country(a.field_country)
+    country = country_code(a.field_country)
     if country is None:
         raise ValueError(f"field_country: not a country code: {a.field_country!r}")
     return Cluster(
@@ -50,7 +49,7 @@ def normalise(rec: EccpCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         region_code=plain_line(a.field_nuts_region or "").upper() or None,
         region=fields.named("en", a.field_region_name),
         city=fields.named("en", a.field_city),
-        website=normalise_url(a.field_website.uri if a.field_website else None),
+        website=url(a.field_website.uri if a.field_website else None),
         year_established=a.field_year_established,
         members=members,
         ecosystems=tuple(unique(vocabulary.ecosystem(e) for e in a.field_ecosystems if e.strip())),

@@ -12,7 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from clusterbridge.abc import JSON
-from clusterbridge.mapping.text import sanitize_html, site_key, text_to_html, truncate
+from clusterbridge.mapping.clean import check_payload, plain_line, rich_text, site_key, text_to_html
 from clusterbridge.model import Contact, RenderedCluster, RenderedText
 
 TITLE_MAX = 255
@@ -20,16 +20,17 @@ URL_MAX = 500
 ACRONYM_MAX = 64
 # sections ECCP has no field for: they open the description
 DESCRIPTION_SECTIONS = ("name_original", "industrial_complex", "partners")
+RICH = frozenset({"field_description.value"})
 
 
 def shape(r: RenderedCluster, *, partner_code: str) -> JSON:
     """The mirror's attributes; ValueError naming the field when the record cannot be shown on ECCP."""
-    title = truncate(r.name, TITLE_MAX)
+    title = plain_line(r.name, max_len=TITLE_MAX)
     if not title:
         raise ValueError("title: the cluster has no name to show")
     year = r.year_established if r.year_established and r.year_established >= 1900 else None
     website = r.website if r.website and len(r.website) <= URL_MAX else None
-    return {
+    payload = {
         "title": title,
         "field_acronym": r.acronym if r.acronym and len(r.acronym) <= ACRONYM_MAX else None,
         "status": True,
@@ -57,6 +58,8 @@ def shape(r: RenderedCluster, *, partner_code: str) -> JSON:
         "field_source_changed": r.source_changed.astimezone(UTC).isoformat(),
         "field_original_language": r.original_lang,
     }
+    check_payload(payload, rich=RICH)  # nothing unsafe reaches the site, whatever a record held
+    return payload
 
 
 def _is_nuts(code: str) -> bool:
@@ -75,10 +78,10 @@ def _description(r: RenderedCluster) -> dict[str, str] | None:
 
 
 def _text_html(text: RenderedText) -> str:
-    body = sanitize_html(text.text) if text.format == "html" else text_to_html(text.text)
+    body = rich_text(text.text) if text.format == "html" else text_to_html(text.text)
     if not text.machine_translated or not text.original:
         return body
-    original = sanitize_html(text.original) if "<" in text.original else text_to_html(text.original)
+    original = rich_text(text.original) if "<" in text.original else text_to_html(text.original)
     return text_to_html(f"{text.note}:") + body + text_to_html(f"{text.original_heading}:") + original
 
 

@@ -8,8 +8,8 @@ from datetime import UTC
 
 from clusterbridge.connectors.kicox.models import KicoxCluster
 from clusterbridge.mapping import fields
+from clusterbridge.mapping.clean import plain_line, plain_text, url
 from clusterbridge.mapping.codes import unique
-from clusterbridge.mapping.text import html_to_text, normalise_url, plain_line
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, Cooperation, Members, Text
 
@@ -31,7 +31,7 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
     ksic = v.ksic_codes(x for x in (rec.ksicCd or "").split(",") if x.strip())
     basis = ksic or [code for label in known for code in label.ksic]
     ecosystems = unique(e for label in known for e in label.ecosystems) or v.ecosystems_for_ksic(basis)
-    intro = html_to_text(rec.intrcn or "")
+    intro = plain_text(rec.intrcn or "")
     complex_ko = plain_line(rec.cmplxNm or "")
     return Cluster(
         source=side,
@@ -48,7 +48,7 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         city=v.place(rec.signguNm),
         address=plain_line(rec.rdnmadr or "") or None,
         industrial_complex={"ko": complex_ko, "en": v.romaniser.name(complex_ko)} if complex_ko else {},
-        website=normalise_url(rec.hmpgUrl),
+        website=url(rec.hmpgUrl),
         year_established=rec.estblYear,
         members=Members(total=rec.mberCo, sme=rec.smeCo, research=rec.rsrchInsttCo, other=_rest(rec)),
         ecosystems=tuple(ecosystems),

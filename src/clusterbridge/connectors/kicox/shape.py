@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from clusterbridge.abc import JSON
 from clusterbridge.connectors.kicox.models import ForeignCluster
+from clusterbridge.mapping.clean import check_payload, plain_line, rich_text, text_to_html
 from clusterbridge.mapping.codes import unique
-from clusterbridge.mapping.text import sanitize_html, sanitize_html_limited, text_to_html, truncate
 from clusterbridge.model import RenderedCluster, RenderedText
 
 NAME_MAX = 300
@@ -28,7 +28,7 @@ INTRO_SECTIONS = ("name_original", "industrial_complex", "sectors", "technologie
 
 def shape(r: RenderedCluster, *, src_sys_cd: str) -> JSON:
     """The ForeignCluster item; ValueError naming the field when the record cannot be shown on KICOX."""
-    name = truncate(r.name, NAME_MAX)
+    name = plain_line(r.name, max_len=NAME_MAX)
     if not name:
         raise ValueError("clstrEngNm: the cluster has no name to show")
     contact = r.contact if r.contact is not None and r.contact.public else None
@@ -37,7 +37,7 @@ def shape(r: RenderedCluster, *, src_sys_cd: str) -> JSON:
         "extrlId": r.external_id,
         "srcSysCd": src_sys_cd,
         "clstrEngNm": name,
-        "clstrNm": truncate(r.name_local, NAME_MAX) if r.name_local != r.name else "",
+        "clstrNm": plain_line(r.name_local, max_len=NAME_MAX) if r.name_local != r.name else "",
         "acrnm": r.acronym if len(r.acronym) <= ACRONYM_MAX else "",
         "natnCd": r.country,
         "natnNm": r.country_name,
@@ -65,6 +65,7 @@ def shape(r: RenderedCluster, *, src_sys_cd: str) -> JSON:
         "chargerTelno": contact.phone or "" if contact else "",
         "srcUpdtDt": r.source_changed.astimezone(UTC).isoformat(),
     }
+    check_payload(payload, rich=frozenset({"intrcn"}))  # nothing unsafe reaches the site, whatever a record held
     try:
         ForeignCluster.model_validate(payload)
     except ValidationError as exc:
@@ -80,7 +81,7 @@ def _region(r: RenderedCluster) -> str:
 
 
 def _html(text: RenderedText) -> str:
-    return sanitize_html(text.text) if text.format == "html" else text_to_html(text.text)
+    return rich_text(text.text) if text.format == "html" else text_to_html(text.text)
 
 
 def _introduction(r: RenderedCluster) -> tuple[str, str]:
@@ -91,11 +92,11 @@ def _introduction(r: RenderedCluster) -> tuple[str, str]:
     )
     d = r.description
     if d is None:
-        return (sanitize_html_limited(extra, INTRO_MAX), r.reader_lang) if extra else ("", "")
+        return (rich_text(extra, max_len=INTRO_MAX), r.reader_lang) if extra else ("", "")
     body = _html(d)
     if d.machine_translated and d.original:
-        original = sanitize_html(d.original) if "<" in d.original else text_to_html(d.original)
+        original = rich_text(d.original) if "<" in d.original else text_to_html(d.original)
         with_original = body + text_to_html(f"[{d.note}] {d.original_heading}:") + original
         fits = len(with_original) + len(extra) <= INTRO_MAX
         body = with_original if fits else body + text_to_html(f"[{d.note}]")
-    return sanitize_html_limited(body + extra, INTRO_MAX), d.lang
+    return rich_text(body + extra, max_len=INTRO_MAX), d.lang
