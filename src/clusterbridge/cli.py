@@ -55,23 +55,37 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def handle_errors(func: F) -> F:
-    """Turn the service's errors into the documented exit codes with a message that says what to fix."""
+    """Turn the service's errors into the documented exit codes with a one-line message that says what to fix
+    (on stderr; with --json also as a JSON document on stdout, so a script always gets JSON)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def fail(kind: str, exc: Exception, code: int) -> None:
+            if _json_logs():
+                log.error("command.failed", kind=kind, error=str(exc), exit_code=code)
+            else:
+                click.echo(f"{kind}: {exc}", err=True)
+            if kwargs.get("as_json"):
+                click.echo(json.dumps({"error": str(exc), "kind": kind, "exit_code": code}, ensure_ascii=False))
+            sys.exit(code)
+
         try:
             return func(*args, **kwargs)
         except ConfigurationError as exc:
-            click.echo(f"configuration error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
+            fail("configuration error", exc, EXIT_USAGE)
         except SyncLocked as exc:
-            click.echo(f"not started: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
+            fail("not started", exc, EXIT_FAILED)
         except ClusterbridgeError as exc:
-            click.echo(f"failed: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
+            fail("failed", exc, EXIT_FAILED)
 
     return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature F promises
+
+
+def _json_logs() -> bool:
+    """True when the operator asked for JSON logs: then every line the process writes is one JSON object."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Context) if ctx is not None else None
+    return obj is not None and obj.settings.log_format == "json"
 
 
 @click.group(context_settings=CONTEXT)
@@ -163,6 +177,8 @@ def sync(obj: Context, dry_run: bool, full: bool, direction: str, allow_mass_upd
                       allow_mass_update=allow_mass_update, preview_limit=0 if as_json else limit, quiet=as_json)
     if as_json:
         click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
+    elif _json_logs():
+        click.echo(json.dumps(result_json(result), ensure_ascii=False, separators=(",", ":")))
     else:
         print_result(result, dry_run, limit)
     sys.exit(result.exit_code)
