@@ -12,8 +12,6 @@ from clusterbridge.partners import EnglishTexts, Matcher, Suggestion
 from tests.partners.pairs import BATTERY_EU_ID, BATTERY_KR_ID, battery_eu, battery_kr, battery_texts
 from tests.partners.sample_clusters import (
     by_name,
-    eccp_record,
-    european,
     sample_european,
     sample_korean,
 )
@@ -96,10 +94,10 @@ class TestRanking:
             assert expected <= top, e.name_en
         assert checked >= 10
 
-    def test_göppingen_gets_the_german_seeking_machinery_cluster_first(self, matcher: Matcher) -> None:
-        göppingen = by_name(sample_european(), "Kompetenznetz Mechatronik")
+    def test_goeppingen_gets_the_machinery_cluster_naming_germany_among_its_best(self, matcher: Matcher) -> None:
+        goeppingen = by_name(sample_european(), "Kompetenznetz Mechatronik")
         found = matcher.suggest(sample_european(), sample_korean(), top_n=5)
-        top = [s.kr_id for s in _ranked(found, eu_id=göppingen.source_id)]
+        top = [s.kr_id for s in _ranked(found, eu_id=goeppingen.source_id)]
         assert "KC-000101" in top[:3]  # KSIC 29172 machinery, names DE and FR
 
 
@@ -190,6 +188,11 @@ class TestOrder:
     def test_a_cluster_given_twice_is_refused(self, matcher: Matcher) -> None:
         with pytest.raises(ValueError, match=BATTERY_EU_ID):
             matcher.suggest([battery_eu(), battery_eu()], [battery_kr()])
+
+    @pytest.mark.parametrize(("top_n", "min_score"), [(0, 0.0), (5, 1.5), (5, -0.1)])
+    def test_nonsense_limits_are_refused(self, matcher: Matcher, top_n: int, min_score: float) -> None:
+        with pytest.raises(ValueError, match=r"top_n|min_score"):
+            matcher.suggest([battery_eu()], [battery_kr()], top_n=top_n, min_score=min_score)
 
 
 class TestReasons:
@@ -289,9 +292,3 @@ class TestReasons:
         assert s is not None
         weights = [r.weight for r in s.reasons]
         assert weights == sorted(weights, reverse=True)
-
-
-def test_european_cluster_fixture_is_normalised_like_the_samples() -> None:
-    """The hand-made records go through the same normaliser as the samples (one place to switch)."""
-    made = european(eccp_record("0b0b0b0b-0000-4000-8000-0000000000aa"))
-    assert made.nace_codes == sample_european()[0].nace_codes

@@ -8,8 +8,9 @@ Code strings of the two systems are never compared with each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as default
 
 from rapidfuzz import utils
 
@@ -33,8 +34,16 @@ class EnglishTexts:
     """English cooperation texts the caller holds, by side and source id. A cluster's own text is used when it
     is in English; otherwise the text given here, if any."""
 
-    eu: Mapping[str, CooperationText] = field(default_factory=dict)
-    kr: Mapping[str, CooperationText] = field(default_factory=dict)
+    eu: Mapping[str, CooperationText] = default(default_factory=dict)
+    kr: Mapping[str, CooperationText] = default(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A cluster's field of activity: what the industry and ecosystem signals compare."""
+
+    ecosystems: frozenset[str]  # casefolded ECCP names
+    divisions: frozenset[str]  # KSIC divisions, e.g. "C29"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +51,7 @@ class Profile:
     """What the structured signals see of a cluster: two clusters with equal profiles score alike against
     anyone, so the matcher scores a profile once. A European profile keeps only whether it targets Korea."""
 
-    ecosystems: frozenset[str]  # casefolded ECCP names
-    divisions: frozenset[str]  # KSIC divisions, e.g. "C29"
+    field: Field
     country: str
     targets: frozenset[str]
     sme_heavy: bool
@@ -106,8 +114,7 @@ class FactReader:
         ecosystems = {name.casefold(): name for name in reversed(c.ecosystems) if name.strip()}
         share = _sme_share(c)
         profile = Profile(
-            ecosystems=frozenset(ecosystems),
-            divisions=frozenset(codes),
+            field=Field(frozenset(ecosystems), frozenset(codes)),
             country=c.country,
             targets=targets,
             sme_heavy=share is not None and share >= self.weights.members.sme_heavy,
@@ -144,8 +151,3 @@ def _sme_share(c: Cluster) -> float | None:
     if total is None or sme is None or total <= 0:
         return None
     return min(1.0, sme / total)
-
-
-def overlap(a: Iterable[str], b: frozenset[str]) -> tuple[str, ...]:
-    """The members `a` shares with `b`, sorted (reasons and scores never depend on input order)."""
-    return tuple(sorted(b.intersection(a)))

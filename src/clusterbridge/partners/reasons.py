@@ -7,6 +7,7 @@ the ecosystem table (mappings/ecosystems.csv).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from clusterbridge.mapping.countries import country_name
 from clusterbridge.partners.facts import Facts
@@ -35,9 +36,11 @@ def industries(divisions: Sequence[str], eu: Facts, kr: Facts) -> Sentence:
     return f"{en} ({evidence})", f"{ko} ({evidence})"
 
 
-def countries(eu: Facts, eu_names_korea: bool, kr_names_country: bool) -> Sentence:
-    country_en = country_name(eu.profile.country, "en") or eu.profile.country
-    country_ko = country_name(eu.profile.country, "ko") or eu.profile.country
+@cache
+def countries(country: str, eu_names_korea: bool, kr_names_country: bool) -> Sentence:
+    """`country`: the European cluster's."""
+    country_en = country_name(country, "en") or country
+    country_ko = country_name(country, "ko") or country
     if eu_names_korea and kr_names_country:
         return (
             f"the European cluster seeks Korean partners; the Korean cluster names {country_en}",
