@@ -455,8 +455,9 @@ def _top(
 
     A pair's score is at least its structured score, so once `top_n` members are known to reach a structured
     score T, no candidate whose structured score plus its best text share stays below T can enter the top N:
-    only the others are scored. Members of a group with the same texts (all of them, where no texts can be
-    compared) score alike and are sorted by id, so their first `top_n` are all they can contribute."""
+    only the others are scored, best ceiling first, and each score found can raise T further. Members of a
+    group with the same texts (all of them, where no texts can be compared) score alike and are sorted by
+    id, so their first `top_n` are all they can contribute."""
     bar = min_score
     count = 0
     for base, _, group in candidates.by_base:
@@ -465,19 +466,41 @@ def _top(
             bar = max(bar, round(base, DECIMALS))
             break
     found: list[tuple[float, str]] = []
-    pending: list[tuple[float, list[Facts]]] = []  # classes whose texts are still to compare
+    pending: list[tuple[float, list[Facts]]] = []  # classes of one ceiling whose texts are still to compare
+    pending_ceiling = 0.0
     for base, bound, group in candidates.by_bound:
-        if round(base + bound, DECIMALS) < bar:
+        ceiling = round(base + bound, DECIMALS)
+        if pending and ceiling < pending_ceiling:
+            # texts are compared ceiling by ceiling, so the N-th best score found so far can raise the bar
+            found = _settle(found, pending, text_shares, excluded, bar, top_n)
+            pending = []
+            if len(found) >= top_n:
+                bar = max(bar, -found[top_n - 1][0])
+        if ceiling < bar:
             break
         if bound:
+            pending_ceiling = ceiling
             pending.extend((base, members) for members in group.classes)
         else:
             _keep(found, round(base, DECIMALS), group.members, excluded, bar, top_n)
     if pending:
-        shares = text_shares([members[0] for _, members in pending])
-        for (base, members), share in zip(pending, shares, strict=True):
-            _keep(found, round(base + share, DECIMALS), members, excluded, bar, top_n)
+        found = _settle(found, pending, text_shares, excluded, bar, top_n)
     return [other_id for _, other_id in heapq.nsmallest(top_n, found)]
+
+
+def _settle(
+    found: list[tuple[float, str]],
+    pending: list[tuple[float, list[Facts]]],
+    text_shares: Callable[[list[Facts]], list[float]],
+    excluded: set[str],
+    bar: float,
+    top_n: int,
+) -> list[tuple[float, str]]:
+    """`found` with the pending classes scored (their texts compared in one batch), best `top_n` first."""
+    shares = text_shares([members[0] for _, members in pending])
+    for (base, members), share in zip(pending, shares, strict=True):
+        _keep(found, round(base + share, DECIMALS), members, excluded, bar, top_n)
+    return heapq.nsmallest(top_n, found)
 
 
 def _keep(
