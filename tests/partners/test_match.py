@@ -38,7 +38,7 @@ def _ksic_divisions(c: Cluster) -> set[str]:
 
 
 class TestRanking:
-    """A pair with every signal ranks first for both of its clusters."""
+    """Each cluster keeps its best partners; a pair with every signal ranks first for both of its clusters."""
 
     def test_pair_with_every_signal_is_first_for_both_clusters(self, matcher: Matcher) -> None:
         found = matcher.suggest(_eu(), _kr(), top_n=5, texts=battery_texts())

@@ -16,6 +16,7 @@ Sentence = tuple[str, str]  # (English, Korean)
 
 
 def ecosystems(shared: Sequence[str], eu: Facts, ecosystems_ko: Mapping[str, str]) -> Sentence:
+    """The shared ecosystems as the European cluster writes them, and their Korean labels."""
     names = [eu.ecosystem_names.get(key, key) for key in shared]
     korean = [ecosystems_ko.get(name.casefold(), name) for name in names]
     noun = "ecosystem" if len(names) == 1 else "ecosystems"
@@ -26,6 +27,7 @@ def ecosystems(shared: Sequence[str], eu: Facts, ecosystems_ko: Mapping[str, str
 
 
 def industries(divisions: Sequence[str], eu: Facts, kr: Facts) -> Sentence:
+    """The Korean cluster's industry label, and each side's own codes in the shared KSIC divisions."""
     evidence = "; ".join(f"NACE {', '.join(eu.codes[d])} / KSIC {', '.join(kr.codes[d])}" for d in divisions)
     en = f"both work in {', '.join(kr.industry_en)}" if kr.industry_en else "both work in the same industry"
     ko = (
@@ -38,7 +40,8 @@ def industries(divisions: Sequence[str], eu: Facts, kr: Facts) -> Sentence:
 
 @cache
 def countries(country: str, eu_names_korea: bool, kr_names_country: bool) -> Sentence:
-    """`country`: the European cluster's."""
+    """Mutual or one-sided interest; `country` is the European cluster's. Cached: a country's sentences
+    repeat across many suggestions."""
     country_en = country_name(country, "en") or country
     country_ko = country_name(country, "ko") or country
     if eu_names_korea and kr_names_country:
