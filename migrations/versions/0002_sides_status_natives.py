@@ -7,8 +7,8 @@ Moves a ledger of the first release to the second:
   and whether a run is in progress;
 - links remember whether a translation is pending and what personal data rendering withheld (counts);
 - pending deletions carry the cluster's name and country;
-- the natives store (every side's clusters), rule-11 matches by side, partner suggestions, and a run's scratch
-  tables (plan, mirror listing, tokens);
+- the natives store (every side's clusters), rule-11 matches by side, partner suggestions, the service's
+  remembered decisions, and a run's scratch tables (plan, mirror listing, tokens);
 - SQLite timestamps are rewritten with their zone ("…+00:00"), as the ledger now writes them.
 
 Revision ID: 0002
@@ -142,6 +142,13 @@ def upgrade() -> None:
     op.create_index("ix_partner_suggestions_second", "partner_suggestions", ["second_side", "second_id"])
 
     op.create_table(
+        "service_state",
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        _ts("updated_at", nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_service_state")),
+    )
+    op.create_table(
         "run_plan",
         sa.Column("run_token", sa.String(36), nullable=False),
         sa.Column("direction", sa.String(32), nullable=False),
@@ -208,7 +215,7 @@ def downgrade() -> None:
                     f"UPDATE {table} SET {column} = replace(substr({column}, 1, 26), 'T', ' ') "
                     f"WHERE {column} IS NOT NULL AND {column} LIKE '%+00:00'"
                 )
-    for table in ("run_tokens", "run_mirrors", "run_plan", "partner_suggestions", "natives"):
+    for table in ("run_tokens", "run_mirrors", "run_plan", "service_state", "partner_suggestions", "natives"):
         op.drop_table(table)
     op.create_table(
         "eccp_kr_profiles",

@@ -379,6 +379,91 @@ def metrics(obj: Context) -> None:
     click.echo(render_metrics(ledger_registry(obj.ledger())).decode(), nl=False)
 
 
+# -- partners and the report ------------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.option("--for", "for_id", metavar="ID", help="Only the suggestions of this cluster (an id of either side).")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 5), help="Suggestions per cluster.")
+@click.option("--min-score", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--json", "as_json", is_flag=True, help="An array of objects with eccp_id, kicox_id, score, reasons.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.pass_obj
+@handle_errors
+def partners(obj: Context, for_id: str | None, top: int, min_score: float, as_json: bool, as_csv: bool) -> None:
+    """Suggested partners across the two sides, best first, with the reasons in English and Korean.
+
+    The suggestions are kept current by every sync that changed a cluster (see the README)."""
+    from clusterbridge.model import Cluster
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    bridge, ledger = obj.bridge(), obj.ledger()
+    first, second = bridge.first, bridge.second
+    rows = [r for r in ledger.suggestions(first.name, second.name) if r.score >= min_score and (
+        (for_id is None and (r.rank_first <= top or r.rank_second <= top))
+        or (for_id == r.first_id and r.rank_first <= top) or (for_id == r.second_id and r.rank_second <= top))]
+    wanted = {(first.name, r.first_id) for r in rows} | {(second.name, r.second_id) for r in rows}
+    names = {(n.side, n.native_id): Cluster.model_validate_json(n.snapshot) for n in ledger.iter_natives()
+             if (n.side, n.native_id) in wanted}
+    a, b = f"{first.platform}_id", f"{second.platform}_id"
+    data = []
+    for r in rows:
+        e, k = names.get((first.name, r.first_id)), names.get((second.name, r.second_id))
+        data.append({a: r.first_id, b: r.second_id, "score": r.score,
+                     "reasons": [x["text"] for x in json.loads(r.reasons_en)],
+                     "reasons_ko": json.loads(r.reasons_ko),
+                     f"{first.platform}_name": e.name_en if e else None,
+                     f"{second.platform}_name": (k.names.get("ko") or k.name_en) if k else None})
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if as_csv:
+        import csv
+
+        columns = [a, b, f"{first.platform}_name", f"{second.platform}_name", "score", "reasons", "reasons_ko"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for d in data:
+            writer.writerow({**{k: d[k] for k in columns[:5]}, "reasons": " | ".join(d["reasons"]),
+                             "reasons_ko": " | ".join(d["reasons_ko"])})
+        return
+    if not data:
+        click.echo("No suggestion yet: they are made after a sync (see `clusterbridge sync`).")
+        return
+    table = Table(first.platform.upper(), second.platform.upper(), "score", "why", title="possible partners")
+    for d in data:
+        table.add_row(f"{d[f'{first.platform}_name']}\n{d[a]}", f"{d[f'{second.platform}_name']}\n{d[b]}",
+                      f"{d['score']:.2f}", "\n".join(d["reasons"]))
+    Console().print(table)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Start of the period the report covers (default: 30 days ago).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write (one self-contained file).")
+@click.pass_obj
+@handle_errors
+def report(obj: Context, since: Any, out: Path) -> None:
+    """One self-contained HTML report for the programme's contact persons: clusters by ecosystem and country,
+    new and withdrawn ones, cooperation interests, the strongest suggested pairs, and sync health."""
+    from datetime import UTC, datetime, timedelta
+
+    from clusterbridge.mapping.vocabulary import Vocabulary
+    from clusterbridge.report import render_report
+    from clusterbridge.report.ledger import report_data
+
+    generated = datetime.now(UTC)
+    start = since.replace(tzinfo=UTC) if since is not None else generated - timedelta(days=30)
+    data = report_data(obj.ledger(), obj.bridge(), Vocabulary.load(obj.settings), since=start,
+                       generated_at=generated)
+    html = render_report(data)
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the report to {out}: {exc.strerror}") from exc
+    click.echo(f"report written to {out} ({len(html) // 1024} kB)")
+
+
 # -- deletion queue ----------------------------------------------------------------------------------------
 @main.group(invoke_without_command=True, context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     config_dir: Path | None = None
 
+    # partner suggestions: keep the partner_suggestions table current after each run that changed a native, and
+    # (off by default) show each mirror's top three possible partners on the platform where it is shown
+    suggestions: bool = True
+    publish_suggestions: bool = False
+
     # which connector serves each side (connectors/sides.toml names the default)
     eu_connector: str | None = None
     kr_connector: str | None = None

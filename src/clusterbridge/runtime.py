@@ -16,6 +16,8 @@ from clusterbridge.connectors import load_connector
 from clusterbridge.connectors.http import HttpObserver
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.ops.progress import Progress
+from clusterbridge.partners import Matcher
+from clusterbridge.partners.service import Suggestions
 from clusterbridge.sides import Bridge, load_bridge
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger
@@ -59,10 +61,15 @@ def open_engine(
         bridge = load_bridge(settings)
         vocabulary = Vocabulary.load(settings)
         connectors = build_connectors(settings, bridge, vocabulary, observer=observer)
+        ledger = Ledger(engine)
+        suggestions = None
+        if settings.suggestions or settings.publish_suggestions:
+            suggestions = Suggestions(ledger, bridge, Matcher.load(settings), vocabulary)
         try:
-            yield SyncEngine(settings, Ledger(engine), bridge, connectors, vocabulary,
+            yield SyncEngine(settings, ledger, bridge, connectors, vocabulary,
                              build_translation_service(settings, engine),
-                             stop_requested=stop_requested or (lambda: False), lock=lock, progress=progress)
+                             stop_requested=stop_requested or (lambda: False), lock=lock, progress=progress,
+                             suggestions=suggestions, publish=settings.publish_suggestions)
         finally:
             for connector in connectors.values():
                 connector.close()

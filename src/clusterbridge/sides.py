@@ -33,6 +33,12 @@ class Side:
     locale: str
     home_countries: tuple[str, ...] = ()
     title: str = ""
+    area: tuple[tuple[str, str], ...] = ()  # where its clusters are, by language ("Europe", "유럽")
+
+    def area_in(self, lang: str) -> str:
+        """The side's area in `lang` (English, else the side's name, when not configured)."""
+        names = dict(self.area)
+        return names.get(lang) or names.get("en") or self.name
 
     def is_home_of(self, country: str) -> bool:
         """True when clusters of `country` are native to this side (rule 11 looks for their own profiles)."""
@@ -125,7 +131,15 @@ def _side(name: str, raw: Mapping[str, Any], connector: str | None, where: str) 
         locale=text("locale", language),
         home_countries=tuple(c.upper() for c in countries),
         title=str(raw.get("title", "") or ""),
+        area=_area(raw.get("area", {}), name, where),
     )
+
+
+def _area(raw: Any, name: str, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ConfigurationError(f"{where}: [{name}] area must be a table of names by language, e.g. "
+                                 '{ en = "Europe", ko = "유럽" }')
+    return tuple(sorted(raw.items()))
 
 
 def load_bridge(settings: Settings) -> Bridge:

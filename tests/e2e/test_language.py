@@ -10,11 +10,13 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 import respx
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from clusterbridge.store import db
 from clusterbridge.store.tables import links
@@ -26,31 +28,48 @@ PROVIDER = "http://translate.test"
 
 
 class FakeProvider:
-    """LibreTranslate's documented API: POST /translate {q: [...], source, target} → {translatedText: [...]}."""
+    """A provider that "translates" by tagging each text with the target language, speaking the documented API
+    of LibreTranslate (POST /translate {q, source, target}), DeepL (POST /v2/translate {text, target_lang}) or
+    Papago (POST /nmt/v1/translation, a form with source, target, text: one text a request)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.calls = 0
-        self.characters = 0
         self.down = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             return httpx.Response(503, headers={"Retry-After": "0"}, json={"error": "maintenance"})
         self.calls += 1
+        if self.kind == "papago":
+            form = dict(parse_qsl(request.content.decode()))
+            text = f"[{form['target'].split('-')[0]}] {form['text']}"
+            return httpx.Response(200, json={"message": {"result": {"translatedText": text}}})
         body = json.loads(request.content)
+        if self.kind == "deepl":
+            target = body["target_lang"].split("-")[0].lower()
+            return httpx.Response(200, json={"translations": [{"text": f"[{target}] {t}"} for t in body["text"]]})
         texts = body["q"] if isinstance(body["q"], list) else [body["q"]]
-        self.characters += sum(len(t) for t in texts)
         out = [f"[{body['target']}] {t}" for t in texts]
         return httpx.Response(200, json={"translatedText": out if isinstance(body["q"], list) else out[0]})
 
 
-@pytest.fixture
-def provider(bridge: Bridge) -> Iterator[FakeProvider]:
-    fake = FakeProvider()
-    bridge.settings = bridge.settings.model_copy(update={"translator": "libretranslate",
-                                                         "libretranslate_url": PROVIDER})
+PROVIDERS = {
+    "libretranslate": ({"libretranslate_url": PROVIDER}, "/translate"),
+    "deepl": ({"deepl_api_key": SecretStr("k"), "deepl_base_url": PROVIDER}, "/v2/translate"),
+    "papago": ({"papago_client_id": "id", "papago_client_secret": SecretStr("s"), "papago_base_url": PROVIDER},
+               "/nmt/v1/translation"),
+}
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(bridge: Bridge, request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
+    kind: str = request.param
+    fake = FakeProvider(kind)
+    values, path = PROVIDERS[kind]
+    bridge.settings = bridge.settings.model_copy(update={"translator": kind, **values})
     with respx.mock(assert_all_called=False) as router:
-        router.post(f"{PROVIDER}/translate").mock(side_effect=fake)
+        router.post(f"{PROVIDER}{path}").mock(side_effect=fake)
         router.route(host="127.0.0.1").pass_through()
         yield fake
 

@@ -15,7 +15,7 @@ from typing import Any
 from clusterbridge.config import Settings
 from clusterbridge.connectors.eccp.models import EccpCluster
 from clusterbridge.connectors.kicox.models import KicoxCluster
-from clusterbridge.mapping import Mapper
+from tests.mapping.pipeline import Pipeline as Mapper
 from clusterbridge.model import Cluster
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src" / "clusterbridge" / "simulators" / "data"

@@ -33,8 +33,12 @@ def _ranked(found: list[Suggestion], eu_id: str | None = None, kr_id: str | None
 
 
 def _ksic_divisions(c: Cluster) -> set[str]:
-    """The two digits of each KSIC division a cluster's mapper-derived KSIC codes fall in."""
-    return {re.sub(r"^[A-Z]", "", code)[:2] for code in c.ksic_codes}
+    """The two digits of each KSIC division a cluster works in: its own KSIC codes, or its NACE codes through
+    the crosswalk (European clusters carry NACE; the shared model derives nothing across systems)."""
+    from tests.connectors.support import vocabulary
+
+    codes = list(c.ksic_codes) or vocabulary().ksic_for_nace(c.nace_codes)
+    return {re.sub(r"^[A-Z]", "", code)[:2] for code in codes}
 
 
 class TestRanking:

@@ -56,3 +56,41 @@ def test_postgres_urls_pick_the_psycopg_driver() -> None:
 def test_unsupported_database_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="unsupported database"):
         db.make_engine("mysql://u@h/d")
+
+
+class TestLedgerMigration:
+    """A ledger of the first release moves to the second: sides for directions, dead runs closed, rule-11
+    matches by side, timestamps with their zone, and back again."""
+
+    def test_a_first_release_ledger_is_moved_and_can_go_back(self, engine_factory: Callable[[], sa.Engine]) -> None:
+        from alembic import command
+
+        from clusterbridge.store.ledger import Ledger
+
+        engine = engine_factory()
+        db.upgrade(engine, "0001")
+        stamp = "2026-11-01 10:00:00.000000" if engine.dialect.name == "sqlite" else "2026-11-01 10:00:00+00"
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO links (direction, native_id, external_id, state, created_at, updated_at) "
+                f"VALUES ('kicox-to-eccp', 'KC-1', 'KC-1', 'live', '{stamp}', '{stamp}')"))
+            conn.execute(sa.text(
+                "INSERT INTO sync_runs (trigger, direction, mode, dry_run, started_at, status, pulled, created, "
+                "updated, deleted, unchanged, failed, held_deletions) VALUES ('cli', 'eccp-to-kicox', 'full', "
+                f"false, '{stamp}', 'running', 5, 4, 0, 0, 0, 1, 0)"))
+            conn.execute(sa.text("INSERT INTO native_matches (kicox_id, eccp_id, score, method, matched_at) "
+                                 f"VALUES ('KC-1', 'u-1', 1.0, 'domain', '{stamp}')"))
+        db.upgrade(engine)
+        ledger = Ledger(engine)
+        (link,) = list(ledger.iter_links())
+        assert (link.direction, link.created_at.isoformat()) == ("kr-to-eu", "2026-11-01T10:00:00+00:00")
+        (run,) = ledger.runs()
+        assert (run.direction, run.status, run.quarantined) == ("eu-to-kr", "interrupted", 1)
+        (match,) = ledger.matches()
+        assert (match.home_side, match.home_id, match.profile_side, match.profile_id) == ("kr", "KC-1", "eu", "u-1")
+        command.downgrade(db._alembic_config(engine), "0001")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT direction FROM links")).scalar() == "kicox-to-eccp"
+            assert conn.execute(sa.text("SELECT eccp_id FROM native_matches")).scalar() == "u-1"
+        db.upgrade(engine)
+        db.require_migrated(engine)

@@ -33,6 +33,7 @@ from clusterbridge.store.tables import (
     run_mirrors,
     run_plan,
     run_tokens,
+    service_state,
     sync_runs,
     sync_status,
 )
@@ -608,6 +609,22 @@ class Ledger:
             c.score.desc(), c.first_id, c.second_id)
         with self.engine.connect() as conn:
             return list(conn.execute(q))
+
+    # -- remembered decisions --------------------------------------------------------------------------
+    def state(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(service_state.c.value).where(service_state.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, service_state, [{"key": key, "value": value, "updated_at": now()}], ("key",),
+                         ("value", "updated_at"))
+
+    def native_ids(self, side: str, *, live: bool = True) -> list[str]:
+        q = sa.select(natives.c.native_id).where(natives.c.side == side, natives.c.live.is_(live))
+        with self.engine.connect() as conn:
+            return list(conn.execute(q.order_by(natives.c.native_id)).scalars())
 
     # -- a run's scratch space ------------------------------------------------------------------------
     def new_token(self, dry_run: bool) -> str:

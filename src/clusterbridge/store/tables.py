@@ -270,6 +270,16 @@ translation_cache = Table(
     _ts("created_at", nullable=False),
 )
 
+# Decisions the service remembers between runs (key → value), e.g. whether mirrors were last rendered with
+# their partner suggestions: when that setting changes, every mirror is rendered again.
+service_state = Table(
+    "service_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
 # Scratch space of a run in progress, so that no listing, plan or mirror index is held in memory: one row per
 # record the run handles (its planned action, and the payload to write), and one per mirror a full listing of
 # the target showed. Rows are removed when the run ends; rows of a run that died are removed by the next.

@@ -36,6 +36,7 @@ from clusterbridge.mapping.linkage import Match, candidate_pairs, settle_pairs
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
+from clusterbridge.partners.service import PublishedPartners, Suggestions
 from clusterbridge.reconcile.guards import deletion_limit, listing_anomalies, update_limit
 from clusterbridge.reconcile.plan import (
     TRANSLATED,
@@ -59,6 +60,7 @@ log = structlog.get_logger("clusterbridge.sync")
 # a source change time further ahead than this is impossible: the record is quarantined, not believed
 FUTURE_TOLERANCE = timedelta(days=1)
 LINKED = "linked to its own profile"
+PUBLISHED_STATE = "partners_published"
 PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
               "skip": "skipped", "link": "linked", "quarantine": "quarantined", "delete": "deleted"}
 
@@ -91,6 +93,11 @@ class _Run:
     seen_profiles: set[str] = field(default_factory=set)
     matches: dict[str, Match] = field(default_factory=dict)
     preview_limit: int = 0
+    # natives whose stored snapshot this run changed (side, id), and those whose published partners moved
+    changed: set[tuple[str, str]] = field(default_factory=set)
+    moved: set[tuple[str, str]] = field(default_factory=set)
+    published: PublishedPartners | None = None
+    rerender: bool = False  # render every native again (how mirrors show partners changed)
 
 
 @dataclass
@@ -148,6 +155,8 @@ class SyncEngine:
         stop_requested: Callable[[], bool] = lambda: False,
         lock: LockCheck | None = None,
         progress: Progress | None = None,
+        suggestions: Suggestions | None = None,
+        publish: bool = False,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -158,6 +167,8 @@ class SyncEngine:
         self.stop_requested = stop_requested
         self.lock = lock
         self.progress: Progress = progress or SilentProgress()
+        self.suggestions = suggestions
+        self.publish = publish and suggestions is not None
 
     # -- the run ----------------------------------------------------------------------------------------
     def run(self, direction: str = "both", *, full: bool = False, dry_run: bool = False, trigger: str = "cli",
@@ -174,6 +185,12 @@ class SyncEngine:
         renderer = Renderer(self.vocabulary, self.translation.for_run(dry_run=dry_run),
                             translating=not self.translation.offline)
         run = _Run(token, now(), dry_run, renderer, preview_limit=preview_limit)
+        if self.publish and self.suggestions is not None:
+            run.published = self.suggestions.published()
+        published = "on" if self.publish else "off"
+        # mirrors were last rendered with partners shown (or not): a change of the setting renders every one again
+        run.rerender = self.ledger.state(PUBLISHED_STATE) not in (None, published) or (
+            self.publish and self.ledger.state(PUBLISHED_STATE) is None)
         runs: list[_DirectionRun] = []
         try:
             for d in wanted:
@@ -182,6 +199,7 @@ class SyncEngine:
             for r in runs:
                 self._guarded(r, partial(self._pull, run, r))
             self._settle_matches(run, runs)
+            self._refresh_suggestions(run)
             for r in runs:
                 if not r.failed:
                     self._guarded(r, partial(self._finish_plan, run, r))
@@ -194,6 +212,8 @@ class SyncEngine:
                     r.end("failed", "not finished: the run ended on an error in another direction")
                 self._close(run, r)
             self.ledger.drop_token(token)
+        if not dry_run and len(runs) == len(self.bridge.directions) and not any(r.failed for r in runs):
+            self.ledger.set_state(PUBLISHED_STATE, published)
         return RunResult([r.result for r in runs])
 
     def _begin(self, d: Direction, *, full: bool, dry_run: bool, trigger: str) -> _DirectionRun:
@@ -345,7 +365,7 @@ class SyncEngine:
             rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled", mirrors=mirrors))
         self._put(run, r, rows)
         if not run.dry_run:
-            self.ledger.save_natives(snapshots)
+            run.changed |= self.ledger.save_natives(snapshots)
             if live_ids:
                 cleared = self.ledger.clear_reappeared(d.name, live_ids)
                 if cleared:
@@ -421,7 +441,8 @@ class SyncEngine:
         withheld: str | None = None
         pending = False
         if cluster.live:
-            rendering = run.renderer.render(cluster, r.direction.target, external_id)
+            extra = run.published.section(cluster, r.direction.target) if run.published is not None else ()
+            rendering = run.renderer.render(cluster, r.direction.target, external_id, extra)
             payload = r.target.shape(rendering.record)
             digest = content_hash(payload, r.target.server_keys)
             pending = rendering.record.translation_pending
@@ -474,6 +495,21 @@ class SyncEngine:
             return f"{LINKED} {d.target.name}:{match.profile_id} {how}"
         return f"{LINKED} {d.target.name}:{match.home_id} {how}"
 
+    # -- partner suggestions -----------------------------------------------------------------------------
+    def _refresh_suggestions(self, run: _Run) -> None:
+        """Keep the suggestions current with what this run pulled (a real run only: a dry run changes nothing),
+        and note the natives whose published partners moved: their mirrors are planned again."""
+        if self.suggestions is None or run.dry_run:
+            return
+        try:
+            moved = self.suggestions.refresh(run.changed, self.translation.for_run(dry_run=True))
+        except Exception as exc:  # suggestions are an extra: never a reason for the sync itself to fail
+            log.exception("partners.refresh_failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        if run.published is not None and self.suggestions is not None:
+            run.published.update(self.suggestions.published())
+            run.moved = moved
+
     # -- phase 2: finish the plan -----------------------------------------------------------------------
     def _finish_plan(self, run: _Run, r: _DirectionRun) -> None:
         d = r.direction
@@ -502,7 +538,9 @@ class SyncEngine:
         r.result.counts["vanished"] += len(vanished)
         self.ledger.put_plan(run.token, d.name, vanished)
         if r.full and r.trusted and not run.dry_run:
-            self.ledger.mark_natives_gone(d.source.name, [x.native_id for x in vanished if x.origin == "vanished"])
+            gone = [x.native_id for x in vanished if x.origin == "vanished"]
+            self.ledger.mark_natives_gone(d.source.name, gone)
+            run.changed |= {(d.source.name, g) for g in gone}
 
     def _retry_by_id(self, run: _Run, r: _DirectionRun) -> None:
         """Records the listing did not bring but that need another look: quarantined ones (on every run until
@@ -514,6 +552,11 @@ class SyncEngine:
         wanted = set(quarantined)
         if not self.translation.offline:
             wanted |= set(self.ledger.pending_translation_ids(d.name)) - planned
+        moved = {native_id for side, native_id in run.moved if side == d.source.name}
+        if run.rerender:
+            moved |= set(self.ledger.native_ids(d.source.name))
+        wanted |= moved - planned
+        self._replan(run, r, moved & planned)
         if d.source.home_countries:
             for key in run.seen_profiles:
                 match = run.matches.get(key)
@@ -542,6 +585,21 @@ class SyncEngine:
             r.result.counts["retried"] += 1
             rows.append(self._plan_native(run, r, cluster, links.get(native_id), "retried",
                                           self._linked_to(run, d, cluster), mirrors))
+        self._put(run, r, rows)
+
+    def _replan(self, run: _Run, r: _DirectionRun, native_ids: set[str]) -> None:
+        """Plan again natives this run already planned, whose rendering changed since (their partners moved):
+        the new action replaces the old, and the record is still counted once."""
+        if not native_ids:
+            return
+        d = r.direction
+        ordered = sorted(native_ids)
+        snapshots = self.ledger.native_snapshots(d.source.name, ordered)
+        links = self.ledger.link_states(d.name, ordered)
+        mirrors = self._staged(run, r, ordered)
+        rows = [self._plan_native(run, r, cluster, links.get(nid), "pulled", self._linked_to(run, d, cluster), mirrors)
+                for nid in ordered if (snap := snapshots.get(nid)) is not None
+                for cluster in (Cluster.model_validate_json(snap),) if cluster.live]
         self._put(run, r, rows)
 
     def _retry_cluster(self, r: _DirectionRun, native_id: str, quarantine: QuarantinedRecord | None,

@@ -1,0 +1,207 @@
+"""Partner suggestions kept in the ledger: recomputed after a run that changed natives (only what the change
+touches), read by the CLI, the report and — when publishing is on — the renderer.
+
+The matcher speaks of a European and a Korean side; here they are the bridge's first and second side, so the
+ledger's `partner_suggestions` rows are (first side id, second side id).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from clusterbridge.abc import Translator
+from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.model import Cluster, Section
+from clusterbridge.partners.facts import CooperationText, EnglishTexts
+from clusterbridge.partners.match import Matcher, Reason, Signal, Suggestion
+from clusterbridge.sides import Bridge, Side
+from clusterbridge.store.ledger import Ledger, now
+
+log = structlog.get_logger(__name__)
+TOP_N = 5  # suggestions kept per cluster
+PUBLISHED = 3  # suggestions a mirror shows when publishing is on
+
+
+@dataclass(frozen=True)
+class Partner:
+    """One suggested partner of a cluster, as a reader on the partner's own platform sees its name."""
+
+    native_id: str
+    name: str
+    score: float
+
+
+class Suggestions:
+    """The `partner_suggestions` table and how it is kept current."""
+
+    def __init__(self, ledger: Ledger, bridge: Bridge, matcher: Matcher, vocabulary: Vocabulary) -> None:
+        self.ledger = ledger
+        self.bridge = bridge
+        self.matcher = matcher
+        self.vocabulary = vocabulary
+        self.first, self.second = bridge.first, bridge.second
+
+    # -- keeping the table current ------------------------------------------------------------------------
+    def refresh(self, changed: Iterable[tuple[str, str]], translator: Translator | None = None) -> set[tuple[str, str]]:
+        """Recompute after natives changed ((side, id) pairs); everything when the table is empty. Returns the
+        natives whose top partners (what a mirror shows) changed."""
+        changed = set(changed)
+        previous = self._stored()
+        if previous and not changed:
+            return set()
+        clusters = self._clusters()
+        first = [c for c in clusters if c.source == self.first.name]
+        second = [c for c in clusters if c.source == self.second.name]
+        exclude = self._rule11_pairs()
+        texts = self._english_texts(clusters, translator)
+        before = self._tops(previous)
+        if not previous:
+            found = self.matcher.suggest(first, second, top_n=TOP_N, exclude=exclude, texts=texts)
+            self._store(found, None)
+        else:
+            result = self.matcher.refresh(
+                first, second, previous, changed_eu=[i for s, i in changed if s == self.first.name],
+                changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
+                texts=texts)
+            self._store(list(result.suggestions), (set(result.affected_eu), set(result.affected_kr)))
+        after = self._tops(self._stored())
+        moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+        log.info("partners.refreshed", changed=len(changed), suggestions=sum(len(v) for v in after.values()) // 2,
+                 tops_changed=len(moved))
+        return moved
+
+    def _clusters(self) -> list[Cluster]:
+        return [Cluster.model_validate_json(row.snapshot) for row in self.ledger.iter_natives(live=True)]
+
+    def _rule11_pairs(self) -> set[tuple[str, str]]:
+        """(first side id, second side id) of every cluster linked to its own profile: never suggested."""
+        out: set[tuple[str, str]] = set()
+        for m in self.ledger.matches():
+            pair = {m.home_side: m.home_id, m.profile_side: m.profile_id}
+            if self.first.name in pair and self.second.name in pair:
+                out.add((pair[self.first.name], pair[self.second.name]))
+        return out
+
+    def _english_texts(self, clusters: list[Cluster], translator: Translator | None) -> EnglishTexts:
+        """English cooperation texts: the clusters' own, or translations the run's translator already holds
+        (its cache; a suggestion never pays for a translation)."""
+        wanted: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for c in clusters:
+            for kind, text in (("seeking", c.cooperation.seeking), ("offering", c.cooperation.offering)):
+                if text is not None and text.lang.split("-")[0] != "en":
+                    wanted.setdefault((text.lang.split("-")[0], c.source), []).append((c.source_id, kind,
+                                                                                        text.text))
+        found: dict[str, dict[str, dict[str, str]]] = {self.first.name: {}, self.second.name: {}}
+        if translator is not None:
+            for (lang, side), items in wanted.items():
+                results = translator.translate([t for _, _, t in items], lang, "en")
+                for (native_id, kind, _), result in zip(items, results, strict=True):
+                    if result:
+                        found.setdefault(side, {}).setdefault(native_id, {})[kind] = result
+
+        def as_texts(side: str) -> dict[str, CooperationText]:
+            return {i: CooperationText(t.get("seeking"), t.get("offering")) for i, t in found.get(side, {}).items()}
+        return EnglishTexts(eu=as_texts(self.first.name), kr=as_texts(self.second.name))
+
+    def _stored(self) -> list[Suggestion]:
+        rows = self.ledger.suggestions(self.first.name, self.second.name)
+        return [Suggestion(r.first_id, r.second_id, r.score, tuple(
+            Reason(signal, en, ko, weight) for signal, en, ko, weight in zip(
+                *_reason_columns(r), strict=True))) for r in rows]
+
+    def _store(self, found: list[Suggestion], scope: tuple[set[str], set[str]] | None) -> None:
+        ranks_first: dict[str, list[Suggestion]] = {}
+        ranks_second: dict[str, list[Suggestion]] = {}
+        for s in found:
+            ranks_first.setdefault(s.eu_id, []).append(s)
+            ranks_second.setdefault(s.kr_id, []).append(s)
+        order = _order
+        rank_first = {(s.eu_id, s.kr_id): i + 1
+                      for v in ranks_first.values() for i, s in enumerate(sorted(v, key=order))}
+        rank_second = {(s.eu_id, s.kr_id): i + 1
+                       for v in ranks_second.values() for i, s in enumerate(sorted(v, key=order))}
+        stamp = now()
+        rows = [{"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
+                 "second_id": s.kr_id, "score": s.score, "rank_first": rank_first[(s.eu_id, s.kr_id)],
+                 "rank_second": rank_second[(s.eu_id, s.kr_id)],
+                 "reasons_en": json.dumps([{"signal": r.signal, "text": r.en, "weight": r.weight}
+                                           for r in s.reasons], ensure_ascii=False),
+                 "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),
+                 "computed_at": stamp} for s in found]
+        self.ledger.replace_suggestions(self.first.name, self.second.name, rows, scope)
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def _tops(self, suggestions: Iterable[Suggestion]) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Each cluster's published partners (ids, best first)."""
+        by: dict[tuple[str, str], list[Suggestion]] = {}
+        for s in suggestions:
+            by.setdefault((self.first.name, s.eu_id), []).append(s)
+            by.setdefault((self.second.name, s.kr_id), []).append(s)
+        out: dict[tuple[str, str], tuple[str, ...]] = {}
+        for (side, native_id), items in by.items():
+            ranked = sorted(items, key=_order)[:PUBLISHED]
+            out[(side, native_id)] = tuple(s.kr_id if side == self.first.name else s.eu_id for s in ranked)
+        return out
+
+    def published(self) -> PublishedPartners:
+        """What each mirror shows: its top partners with their names as their own platform's readers see them."""
+        stored = self._stored()
+        tops = self._tops(stored)
+        scores = {(s.eu_id, s.kr_id): s.score for s in stored}
+        shown = {(self.bridge.other(self.bridge.side(side)).name, pid) for (side, _), ids in tops.items()
+                 for pid in ids}
+        names: dict[tuple[str, str], str] = {}
+        for row in self.ledger.iter_natives(live=True):
+            if (row.side, row.native_id) in shown:
+                cluster = Cluster.model_validate_json(row.snapshot)
+                names[(row.side, row.native_id)] = _local_name(cluster, self.bridge.side(row.side))
+        partners: dict[tuple[str, str], tuple[Partner, ...]] = {}
+        for (side_name, native_id), ids in tops.items():
+            other = self.bridge.other(self.bridge.side(side_name)).name
+            partners[(side_name, native_id)] = tuple(
+                Partner(pid, names.get((other, pid), pid),
+                        scores.get((native_id, pid) if side_name == self.first.name else (pid, native_id), 0.0))
+                for pid in ids)
+        return PublishedPartners(partners, self.vocabulary, self.bridge)
+
+
+class PublishedPartners:
+    """The partners each mirror shows, as a rendering section in the reader's language."""
+
+    def __init__(self, partners: Mapping[tuple[str, str], tuple[Partner, ...]], vocabulary: Vocabulary,
+                 bridge: Bridge) -> None:
+        self.partners = dict(partners)
+        self.vocabulary = vocabulary
+        self.bridge = bridge
+
+    def update(self, other: PublishedPartners) -> None:
+        self.partners = dict(other.partners)
+
+    def section(self, cluster: Cluster, reader: Side) -> tuple[Section, ...]:
+        found = self.partners.get((cluster.source, cluster.source_id))
+        if not found:
+            return ()
+        lang = reader.language.split("-")[0]
+        heading = self.vocabulary.heading("partners", lang, area=reader.area_in(lang))
+        return (Section(key="partners", heading=heading, lines=tuple(p.name for p in found), lang=lang),)
+
+
+def _local_name(cluster: Cluster, side: Side) -> str:
+    lang = side.language.split("-")[0]
+    return cluster.names.get(lang) or cluster.name_en
+
+
+def _order(s: Suggestion) -> tuple[float, str, str]:
+    return (-s.score, s.eu_id, s.kr_id)
+
+
+def _reason_columns(row: Any) -> tuple[list[Signal], list[str], list[str], list[float]]:
+    english = json.loads(row.reasons_en)
+    korean = json.loads(row.reasons_ko)
+    signals: list[Signal] = [r["signal"] for r in english]  # written by _store from Reason.signal
+    return (signals, [r["text"] for r in english], list(korean), [float(r["weight"]) for r in english])

@@ -1,0 +1,115 @@
+"""Partner suggestions end to end: kept current by the sync, listed by `clusterbridge partners`, shown on the
+platforms when publishing is on (only the mirrors whose partners changed are written), and reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import Bridge
+from tests.e2e.test_sync import live_korean, published_european
+
+pytestmark = pytest.mark.slow
+
+
+def partners(bridge: Bridge, *args: str) -> list[dict[str, Any]]:
+    out = bridge.cli("partners", "--json", *args)
+    assert out.returncode == 0, out.stderr
+    return list(json.loads(out.stdout))
+
+
+class TestSuggestions:
+    def test_a_european_cluster_seeking_korean_partners_gets_the_korean_clusters_of_its_industry_naming_it(
+            self, bridge: Bridge) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        goeppingen = next(uid for uid, a in published_european(bridge).items()
+                          if a["title"].startswith("Kompetenznetz Mechatronik"))  # machinery, seeks Korea
+        found = partners(bridge, "--for", goeppingen, "--top", "3")
+        assert len(found) == 3
+        assert "KC-000101" in [s["kicox_id"] for s in found]  # KSIC 29172 machinery, names Germany
+        best = next(s for s in found if s["kicox_id"] == "KC-000101")
+        assert any("NACE C28" in r and "KSIC" in r for r in best["reasons"])
+        assert any("Germany" in r for r in best["reasons"])
+        assert any("독일" in r for r in best["reasons_ko"])
+        assert 0 < best["score"] <= 1
+
+    def test_the_table_follows_a_changed_native(self, bridge: Bridge) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        before = {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge, "--for", "KC-000101")}
+        assert before
+        # the Korean cluster stops naming any European country and moves to another industry
+        bridge.admin(bridge.kicox, "PATCH", "/clusters/KC-000101",
+                     {"cprtnNatnCd": "", "indutyNm": "식품", "ksicCd": "10"})
+        assert bridge.sync().exit_code == 0
+        after = {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge, "--for", "KC-000101")}
+        assert after != before
+
+    def test_csv_has_a_header_and_one_row_per_suggestion(self, bridge: Bridge) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        out = bridge.cli("partners", "--csv", "--min-score", "0.5")
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert lines[0].startswith("eccp_id,kicox_id,")
+        assert len(lines) - 1 == len(partners(bridge, "--min-score", "0.5"))
+
+
+class TestPublishing:
+    """With CLUSTERBRIDGE_PUBLISH_SUGGESTIONS=true each mirror shows its best partners; later, only the mirrors
+    whose partners changed are written again."""
+
+    def test_mirrors_show_partners_and_a_change_rewrites_exactly_the_mirrors_concerned(self,
+                                                                                      bridge: Bridge) -> None:
+        bridge.settings = bridge.settings.model_copy(update={"publish_suggestions": True})
+        assert bridge.sync(full=True).exit_code == 0
+        korean = live_korean(bridge)
+        shown = [f for f in bridge.kicox_mirrors() if "협력 가능 클러스터" in f["intrcn"]]
+        assert len(shown) >= 20
+        assert any(korean["KC-000101"]["clstrNm"] in f["intrcn"] for f in shown)  # names in the reader's script
+        on_eccp = [r for r in bridge.eccp_mirrors()
+                   if "Possible partners in Europe" in (r["attributes"]["field_description"] or {}).get("value", "")]
+        assert len(on_eccp) >= 20
+
+        before_eccp = {r["id"]: r["attributes"]["changed"] for r in bridge.eccp_mirrors()}
+        before_kicox = {f["extrlId"]: f["intrcn"] for f in bridge.kicox_mirrors()}
+        bridge.admin(bridge.kicox, "PATCH", "/clusters/KC-000101",
+                     {"cprtnNatnCd": "", "indutyNm": "식품", "ksicCd": "10"})
+        result = bridge.sync()
+        assert result.exit_code == 0
+        e2k = next(d for d in result.directions if d.direction == "eu-to-kr")
+        changed_kicox = {k for k, f in ((f["extrlId"], f) for f in bridge.kicox_mirrors())
+                         if before_kicox.get(k) != f["intrcn"]}
+        assert e2k.updated == len(changed_kicox) > 0  # exactly the mirrors whose partners changed
+        assert len(changed_kicox) < len(before_kicox) // 2
+        k2e = next(d for d in result.directions if d.direction == "kr-to-eu")
+        changed_eccp = [i for i, c in ((r["id"], r["attributes"]["changed"]) for r in bridge.eccp_mirrors())
+                        if before_eccp.get(i) != c]
+        assert k2e.updated == len(changed_eccp)
+
+
+class TestReport:
+    def test_the_report_is_one_file_with_its_charts(self, bridge: Bridge, tmp_path: Path) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        out = tmp_path / "report.html"
+        done = bridge.cli("report", "--since", "2020-01-01", "--out", str(out))
+        assert done.returncode == 0, done.stderr
+        html = out.read_text(encoding="utf-8")
+        assert html.count("<svg") >= 4
+        assert "Kompetenznetz Mechatronik" in html
+        assert "<script" not in html
+
+    def test_turning_publishing_on_is_a_mass_update_an_operator_sees_and_approves(self, bridge: Bridge) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        bridge.env["CLUSTERBRIDGE_PUBLISH_SUGGESTIONS"] = "true"
+        planned = bridge.cli("sync", "--dry-run", "--json")
+        assert json.loads(planned.stdout)["directions"][0]["updated"] > 0  # the operator sees it coming
+        writes = bridge.kicox.stats()["writes"]
+        stopped = bridge.cli("sync")
+        assert stopped.returncode == 1
+        assert "--allow-mass-update" in stopped.stdout + stopped.stderr
+        assert bridge.kicox.stats()["writes"] == writes
+        allowed = bridge.cli("sync", "--allow-mass-update")
+        assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+        assert any("협력 가능 클러스터" in f["intrcn"] for f in bridge.kicox_mirrors())
