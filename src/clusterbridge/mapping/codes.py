@@ -60,17 +60,35 @@ class Crosswalk:
             return None
         return f"{section}{digits}"
 
+    @cached_property
+    def _by_nace(self) -> tuple[tuple[str, str], ...]:
+        return tuple((_digits(n), k) for n, k in self.pairs)
+
+    @cached_property
+    def _by_ksic(self) -> tuple[tuple[str, str], ...]:
+        return tuple((_digits(k), n) for n, k in self.pairs)
+
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        # every record asks about the same few codes: each answer is worked out once per process
+        return {}
+
     def nace_to_ksic(self, code: str) -> list[str]:
         """KSIC codes (as listed in the crosswalk) for one parsed NACE code."""
-        return _lookup(((_digits(n), k) for n, k in self.pairs), _digits(code))
+        key = ("nace", code)
+        if key not in self._memo:
+            self._memo[key] = tuple(_lookup(self._by_nace, _digits(code)))
+        return list(self._memo[key])
 
     def ksic_to_nace(self, code: str) -> list[str]:
         """NACE codes (as listed in the crosswalk) for one parsed KSIC code."""
-        return _lookup(((_digits(k), n) for n, k in self.pairs), _digits(code))
+        key = ("ksic", code)
+        if key not in self._memo:
+            self._memo[key] = tuple(_lookup(self._by_ksic, _digits(code)))
+        return list(self._memo[key])
 
 
-def _lookup(rows: Iterable[tuple[str, str]], key: str) -> list[str]:
-    rows = list(rows)
+def _lookup(rows: Sequence[tuple[str, str]], key: str) -> list[str]:
     ancestors = [r for r in rows if key.startswith(r[0])]
     result: list[str] = []
     if ancestors:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from clusterbridge.mapping.clean import site_key
 from clusterbridge.mapping.data import LinkOverrides
@@ -81,33 +81,63 @@ def _latin_names(c: Cluster) -> list[str]:
     return [n for n in dict.fromkeys([c.name_en, *(v for k, v in c.names.items() if k != "ko")]) if n]
 
 
+class ProfileIndex:
+    """The candidate profiles, prepared once: comparable names and website keys, so that each home native costs
+    one pass of rapidfuzz's C loop over the names and one dictionary look-up for its website."""
+
+    def __init__(self, profiles: Iterable[Cluster], overrides: LinkOverrides, threshold: float | None = None):
+        self.overrides = overrides
+        self.threshold = overrides.name_threshold if threshold is None else threshold
+        self.ids: list[str] = []
+        self.names: list[str] = []
+        self.by_site: dict[str, list[int]] = {}
+        for profile in profiles:
+            index = len(self.ids)
+            self.ids.append(profile.source_id)
+            self.names.append(comparable_name(profile.name_en))
+            site = site_key(profile.website)
+            if site and site not in SHARED_HOSTS:
+                self.by_site.setdefault(site, []).append(index)
+        self.known = set(self.ids)
+        self.forced = {(r.home_id, r.profile_id) for r in overrides.force}
+        self.forbidden = {(r.home_id, r.profile_id) for r in overrides.forbid}
+
+    def pairs(self, home: Cluster) -> list[Pair]:
+        """Every pair this home native could form: forced, same website, or names at least `threshold` alike;
+        forbidden pairs never."""
+        out: list[Pair] = []
+        for rule in self.overrides.force:
+            if rule.home_id == home.source_id and rule.profile_id in self.known:
+                out.append(Pair(home.source_id, rule.profile_id, 1.0, 1.0, "override"))
+        similarity: dict[int, float] = {}
+        for name in (comparable_name(n) for n in _latin_names(home)):
+            if not name:
+                continue
+            for _choice, score, index in process.extract(name, self.names, scorer=fuzz.token_sort_ratio,
+                                                         score_cutoff=0, limit=None):
+                similarity[index] = max(similarity.get(index, 0.0), score / 100)
+        site = site_key(home.website)
+        same_site = set(self.by_site.get(site, ())) if site and site not in SHARED_HOSTS else set()
+        for index in sorted(same_site | {i for i, v in similarity.items() if v >= self.threshold}):
+            profile_id = self.ids[index]
+            key = (home.source_id, profile_id)
+            if key in self.forbidden or key in self.forced:
+                continue
+            value = similarity.get(index, 0.0)
+            if index in same_site:
+                out.append(Pair(home.source_id, profile_id, 1.0, value, "domain"))
+            else:
+                out.append(Pair(home.source_id, profile_id, round(value, 4), value, "name"))
+        return out
+
+
 def candidate_pairs(
     homes: Iterable[Cluster], profiles: Iterable[Cluster], overrides: LinkOverrides, threshold: float | None = None
 ) -> list[Pair]:
     """Every pair that could be one cluster's two profiles: forced pairs, same website, or names at least
     `threshold` alike; forbidden pairs never."""
-    threshold = overrides.name_threshold if threshold is None else threshold
-    profile_list = list(profiles)
-    profile_ids = {p.source_id for p in profile_list}
-    forced = {(r.home_id, r.profile_id) for r in overrides.force}
-    forbidden = {(r.home_id, r.profile_id) for r in overrides.forbid}
-    out: list[Pair] = []
-    for home in homes:
-        for rule in overrides.force:
-            if rule.home_id == home.source_id and rule.profile_id in profile_ids:
-                out.append(Pair(home.source_id, rule.profile_id, 1.0, 1.0, "override"))
-        site = site_key(home.website)
-        names = _latin_names(home)
-        for profile in profile_list:
-            key = (home.source_id, profile.source_id)
-            if key in forbidden or key in forced:
-                continue
-            similarity = name_score(names, profile.name_en)
-            if site and site == site_key(profile.website) and site not in SHARED_HOSTS:
-                out.append(Pair(home.source_id, profile.source_id, 1.0, similarity, "domain"))
-            elif similarity >= threshold:
-                out.append(Pair(home.source_id, profile.source_id, round(similarity, 4), similarity, "name"))
-    return out
+    index = ProfileIndex(profiles, overrides, threshold)
+    return [pair for home in homes for pair in index.pairs(home)]
 
 
 def settle_pairs(pairs: Iterable[Pair]) -> list[Match]:

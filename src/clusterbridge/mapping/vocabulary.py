@@ -40,6 +40,9 @@ class Vocabulary:
         self.headings = headings or {}
         self._ecosystems = {e.name.casefold(): e for e in data.ecosystems}
         self._labels = {label.label_ko: label for label in data.labels}
+        # look-ups by code, worked out once per process: every record asks about the same few codes
+        self._ecosystem_memo: dict[str, tuple[str, ...]] = {}
+        self._label_memo: dict[str, tuple[IndustryLabel, ...]] = {}
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Vocabulary:
@@ -89,24 +92,26 @@ class Vocabulary:
         return unique(k for eco in self.known_ecosystems(ecosystems) for k in eco.ksic)
 
     def ecosystems_for_ksic(self, ksic: Iterable[str]) -> list[str]:
-        found: list[str] = []
-        for code in self.ksic_codes(ksic):
-            for eco in self.data.ecosystems:
-                if most_specific(code, eco.ksic):
-                    found.append(eco.name)
-        return unique(found)
+        return unique(name for code in self.ksic_codes(ksic) for name in self._ecosystems_of(code))
+
+    def _ecosystems_of(self, code: str) -> tuple[str, ...]:
+        if code not in self._ecosystem_memo:
+            self._ecosystem_memo[code] = tuple(e.name for e in self.data.ecosystems if most_specific(code, e.ksic))
+        return self._ecosystem_memo[code]
 
     def labels_for_ksic(self, ksic: Iterable[str]) -> list[IndustryLabel]:
         """The Korean industry labels whose most specific listed code covers each KSIC code."""
-        found: list[IndustryLabel] = []
-        for code in self.ksic_codes(ksic):
+        found = [label for code in self.ksic_codes(ksic) for label in self._labels_of(code)]
+        return list({label.label_ko: label for label in found}.values())
+
+    def _labels_of(self, code: str) -> tuple[IndustryLabel, ...]:
+        if code not in self._label_memo:
             best: list[tuple[int, IndustryLabel]] = [
                 (len(listed), label) for label in self.data.labels for listed in most_specific(code, label.ksic)
             ]
-            if best:
-                top = max(size for size, _ in best)
-                found += [label for size, label in best if size == top]
-        return list({label.label_ko: label for label in found}.values())
+            top = max((size for size, _ in best), default=0)
+            self._label_memo[code] = tuple(label for size, label in best if size == top)
+        return self._label_memo[code]
 
     def korean_labels(self, ecosystems: Iterable[str], ksic: Iterable[str]) -> list[str]:
         """Korean industry words for a cluster: its ecosystems' labels, then its KSIC codes' labels."""

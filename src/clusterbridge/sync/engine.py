@@ -32,7 +32,7 @@ import structlog
 from clusterbridge.abc import Connector, MirrorWrite, NativeRecord, RecordProblem, Translator, WriteResult
 from clusterbridge.config import Settings
 from clusterbridge.errors import ConfigurationError, LockLost, PlatformError, QuotaExhausted, RecordRefused
-from clusterbridge.mapping.linkage import Match, candidate_pairs, settle_pairs
+from clusterbridge.mapping.linkage import Match, ProfileIndex, candidate_pairs, settle_pairs
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
@@ -120,7 +120,7 @@ class _DirectionRun:
     trusted: bool = True
     deferred: dict[str, Cluster] = field(default_factory=dict)
     home_pulled: set[str] = field(default_factory=set)
-    profiles: list[Cluster] | None = None  # the other side's rule-11 candidates, as this direction sees them
+    profiles: ProfileIndex | None = None  # the other side's rule-11 candidates, as this direction sees them
     progress: DirectionProgress | None = None
     failed: bool = False
     done: bool = False  # the direction went through every phase
@@ -199,13 +199,16 @@ class SyncEngine:
             for r in runs:
                 self._guarded(r, partial(self._pull, run, r))
             self._settle_matches(run, runs)
-            self._refresh_suggestions(run)
+            if self.publish:  # the mirrors show partners: they must be current before the mirrors are planned
+                self._refresh_suggestions(run)
             for r in runs:
                 if not r.failed:
                     self._guarded(r, partial(self._finish_plan, run, r))
                 if not r.failed:
                     self._guarded(r, partial(self._guard_and_write, run, r, allow_mass_update))
                 r.done = True
+            if not self.publish:  # only the table needs them: after the writes, off their critical path
+                self._refresh_suggestions(run)
         finally:
             for r in runs:
                 if not r.done and not r.failed:
@@ -385,8 +388,9 @@ class SyncEngine:
     def _has_candidates(self, run: _Run, r: _DirectionRun, cluster: Cluster) -> bool:
         if r.profiles is None:
             prefix = f"{r.direction.target.name}:"
-            r.profiles = [c for k, c in run.candidates.items() if k.startswith(prefix)]
-        return bool(r.profiles) and bool(candidate_pairs([cluster], r.profiles, self.vocabulary.data.links))
+            r.profiles = ProfileIndex([c for k, c in run.candidates.items() if k.startswith(prefix)],
+                                      self.vocabulary.data.links)
+        return bool(r.profiles.ids or r.profiles.forced) and bool(r.profiles.pairs(cluster))
 
     def _unreadable(self, r: _DirectionRun, stage: str, problem: RecordProblem,
                     links: Mapping[str, LinkState]) -> PlanRow:
