@@ -212,7 +212,7 @@ class FilesConnector(Connector):
             changes: Counter[str] = Counter()
             for w in writes:
                 key = w.external_id
-                if not key.strip() or len(key) > _EXTERNAL_ID_MAX or cell(key) != key:
+                if not key.strip() or len(key) > _EXTERNAL_ID_MAX or not key.isprintable():
                     problem = RecordProblem(key, f"external id: empty, longer than {_EXTERNAL_ID_MAX} characters or "
                                             "holding control characters", "external_id", retryable=False)
                     results.append(WriteResult(key, "failed", w.mirror_id, problem))

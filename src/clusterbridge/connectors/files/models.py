@@ -118,10 +118,17 @@ class ExportRow(BaseModel):
             raise ValueError("missing, longer than 64 characters or not of the characters A-Z a-z 0-9 . _ ~ -")
         return found
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValueError("missing: every row needs a name")
+        return value
+
     @field_validator("country", mode="before")
     @classmethod
     def _country(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
+        if value is None or (isinstance(value, str) and not value.strip()):
             default = (info.context or {}).get("country")
             if default:
                 return default
