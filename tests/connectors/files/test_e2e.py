@@ -182,6 +182,15 @@ class TestKoreanTeamWithoutApi:
         assert "KC-000104" not in exchange.eccp_mirrors()
         assert f"eccp:{EU_IDS[1]}" not in exchange.import_rows()
 
+    def test_an_import_file_removed_by_hand_is_written_anew_by_a_full_sync(self, exchange: Exchange) -> None:
+        exchange.sync(full=True)
+        rows = exchange.import_rows()
+        exchange.imported.unlink()
+        exchange.sync()  # incremental: nothing changed at the source, nothing is written
+        assert not exchange.imported.exists()
+        exchange.sync(full=True)
+        assert exchange.import_rows() == rows
+
     def test_a_bad_row_is_quarantined_and_the_rest_syncs(self, exchange: Exchange) -> None:
         exchange.edit_export(change=("KC-000102", "country", "Korea"))
         done = exchange.cli("sync", "--full")

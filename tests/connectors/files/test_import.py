@@ -92,7 +92,8 @@ class TestWriting:
         writer = kr_target(kr_folder, name)
         shaped = writer.shape(rendered_for("kr", eu_cluster, "eccp:E-1"))
         tricky = payload(writer, external_id="eccp:E-2", name="=HYPERLINK(\"http://x\")", contact_phone="+49 30 1",
-                         members_total="12", description="'quoted' and\nmulti-line", acronym="'=")
+                         members_total="12", year_established="007",
+                         description="'quoted' and\nmulti-line", acronym="'=")
         assert [r.action for r in writer.write([MirrorWrite("eccp:E-1", shaped), MirrorWrite("eccp:E-2", tricky)])] \
             == ["created", "created"]
         reader = kr_target(kr_folder, name)  # a fresh connector reads the file itself

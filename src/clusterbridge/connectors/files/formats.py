@@ -107,7 +107,9 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> Table:
             if first is None:
                 raise TableError(f"{path.name}: the file is empty (not even a header row)")
             headers = _headers(first, path.name)
-            rows = [r for r in (_row(reader.line_num, headers, cells) for cells in reader) if r is not None]
+            # numbered as a spreadsheet shows them (the header is row 1), whatever line breaks cells hold
+            found = (_row(number, headers, cells) for number, cells in enumerate(reader, start=2))
+            rows = [r for r in found if r is not None]
         except csv.Error as exc:
             raise TableError(f"{path.name}: not a CSV file: {exc}") from exc
     return Table(headers, rows)
@@ -137,6 +139,9 @@ def _read_xlsx(path: Path, sheet: str) -> Table:
             if sheet and sheet not in book.sheetnames:
                 raise TableError(f"{path.name}: no worksheet {sheet!r} (it has {', '.join(book.sheetnames)})")
             ws = book[sheet] if sheet else book.worksheets[0]
+            if hasattr(ws, "reset_dimensions"):
+                # other programs may record a wrong sheet size; read to the last row that holds anything
+                ws.reset_dimensions()
             lines = ws.iter_rows(values_only=True)
             first = next(lines, None)
             if first is None:
@@ -217,8 +222,13 @@ def _write_xlsx(fh: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[s
     bold = Font(bold=True)
     ws.append([_text_cell(ws, h, bold) for h in headers])
     for row in rows:
-        ws.append([int(v) if i in numbers and v.isdigit() else _text_cell(ws, v) for i, v in enumerate(row)])
+        ws.append([int(v) if i in numbers and _whole(v) else _text_cell(ws, v) for i, v in enumerate(row)])
     book.save(fh)
+
+
+def _whole(value: str) -> bool:
+    """A whole number that reads back as the same text once stored as a number."""
+    return value.isascii() and value.isdigit() and value == str(int(value))
 
 
 def _text_cell(ws: Any, value: str, font: Font | None = None) -> Any:
