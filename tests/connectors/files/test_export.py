@@ -63,11 +63,13 @@ class TestFormats:
         assert (wire.id, wire.members_total, wire.year, wire.contact_public) == ("1001", 12, 2015, True)
         assert records[0].changed == datetime(2026, 10, 15, 0, 30, tzinfo=UTC)
 
-    def test_the_newest_file_matching_a_pattern_is_read(self, kr_folder: Path) -> None:
+    def test_the_newest_file_matching_a_pattern_is_read_never_the_import_file(self, kr_folder: Path) -> None:
         older = write_export(kr_folder / "clusters-20261014.csv", [kr_row("KC-OLD")])
         write_export(kr_folder / "clusters-20261015.csv", [kr_row("KC-NEW")])
+        write_export(kr_folder / "foreign-clusters.csv", [kr_row("eccp-1")])
         os.utime(older, (1, 1))
-        records, _ = natives(make("kr", kr_folder, export={"file": "clusters-*.csv"}))
+        exchange = {"export": {"file": "*.csv"}, "import": {"file": "foreign-clusters.csv"}}
+        records, _ = natives(make("kr", kr_folder, **exchange))
         assert [r.native_id for r in records] == ["KC-NEW"]
 
 

@@ -87,7 +87,8 @@ class FilesConnector(Connector):
     def export_file(self) -> Path:
         """The export file to read: the one named, or the newest file that matches the pattern."""
         folder, pattern = self.settings.folder, self.settings.export.file
-        found = [p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith(".")]
+        ours = {self.settings.import_path.name, self.settings.manifest_path.name}
+        found = [p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith(".") and p.name not in ours]
         if not found:
             raise ListingIncomplete(PLATFORM, f"side {self.side.name}: no export file {pattern!r} in {folder}")
         return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
