@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 import structlog
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -49,9 +50,9 @@ class Context:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [settings.eccp_client_secret, settings.kicox_service_key, settings.kicox_api_key,
-              settings.deepl_api_key, settings.papago_client_secret, settings.libretranslate_api_key]
-    return [v.get_secret_value() for v in values if v is not None]
+    """Every secret the settings hold (their SecretStr fields), for the log redactor."""
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
 
 
 def handle_errors(func: F) -> F:
@@ -151,6 +152,7 @@ def run_sync(settings: Settings, direction: str, *, dry_run: bool = False, full:
 
 
 # -- sync ------------------------------------------------------------------------------------------------
+SIMULATE_HELP = "{eccp|kicox}"
 DIRECTION_HELP = ("eu-to-kr, kr-to-eu (or their old names eccp-to-kicox, kicox-to-eccp), or both")
 
 
@@ -572,7 +574,7 @@ def upgrade(obj: Context) -> None:
 
 # -- simulators and demo -----------------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
-@click.argument("platform", type=click.Choice(["eccp", "kicox"]))
+@click.argument("platform", metavar=SIMULATE_HELP)
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="Port on 127.0.0.1 (ECCP 8081, KICOX 8082 by default).")
 @click.option("--seed-data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -582,9 +584,11 @@ def upgrade(obj: Context) -> None:
 @handle_errors
 def simulate(platform: str, port: int | None, seed_data: Path | None, faults: str | None) -> None:
     """Run a simulator of one platform on loopback until interrupted."""
-    from clusterbridge.simulators import serve
+    from clusterbridge.simulators import SIMULATORS, serve
 
-    serve(platform, port if port is not None else (8081 if platform == "eccp" else 8082), seed_data, faults)
+    if platform not in SIMULATORS:
+        raise click.UsageError(f"no simulator {platform!r}: choose one of {', '.join(sorted(SIMULATORS))}")
+    serve(platform, port, seed_data, faults)
 
 
 @main.command(context_settings=CONTEXT)

@@ -42,7 +42,7 @@ class TestRegistry:
             kicox.close()
 
     def test_unknown_connector_is_named(self) -> None:
-        with pytest.raises(ConfigurationError, match=r"'papago'.*eccp, kicox"):
+        with pytest.raises(ConfigurationError, match=r"'papago'.*eccp, files, kicox"):
             load_connector("papago", make_settings())
 
 
@@ -80,10 +80,10 @@ class TestTokenBucket:
         for t in threads:
             t.join()
         assert len(stamps) == 40
+        # shared: four threads together wait as long as one thread taking forty tokens would. (The spacing of
+        # the reservations is proven with a fake clock elsewhere; real threads may wake late in bunches on a
+        # loaded machine, so their wake-up times say nothing about the bucket.)
         assert time.monotonic() - started >= 39 / 100 * 0.95
-        stamps.sort()
-        # no one-second window (scaled: 0.1 s) holds more than rate/10 + 1 requests
-        assert max(sum(1 for s in stamps if a <= s < a + 0.1) for a in stamps) <= 11
 
 
 class TestKeysetWindow:

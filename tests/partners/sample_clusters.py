@@ -15,8 +15,8 @@ from typing import Any
 from clusterbridge.config import Settings
 from clusterbridge.connectors.eccp.models import EccpCluster
 from clusterbridge.connectors.kicox.models import KicoxCluster
-from tests.mapping.pipeline import Pipeline as Mapper
 from clusterbridge.model import Cluster
+from tests.mapping.pipeline import Pipeline as Mapper
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src" / "clusterbridge" / "simulators" / "data"
 
