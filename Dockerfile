@@ -59,7 +59,8 @@ ENV PYTHONUNBUFFERED=1 \
     CLUSTERBRIDGE_HTTP_PORT=9464 \
     CLUSTERBRIDGE_REQUIRE_DATABASE_URL=1
 EXPOSE 9464
-# /healthz answers 200 while the scheduler runs; no curl in a slim image, so the standard library asks
+# /healthz answers 200 while the scheduler runs; no curl in a slim image, so the standard library asks (on
+# loopback: keep CLUSTERBRIDGE_HTTP_HOST at 0.0.0.0 or 127.0.0.1 in a container)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CLUSTERBRIDGE_HTTP_PORT', '9464'), timeout=4)"]
 USER 10001:10001

@@ -129,8 +129,11 @@ class TestHealthChecks:
 
     def test_the_daemon_asks_healthz_on_the_port_it_serves(self) -> None:
         daemon = _compose(_production_env())["services"]["clusterbridge"]
-        port = Settings.model_fields["http_port"].default
+        port = int(daemon["environment"]["CLUSTERBRIDGE_HTTP_PORT"])
+        assert port == Settings.model_fields["http_port"].default
+        assert daemon["environment"]["CLUSTERBRIDGE_HTTP_HOST"] == "0.0.0.0"  # noqa: S104 - every interface of the container
         assert f"http://127.0.0.1:{port}/healthz" in _health_test(daemon)
+        assert [p.rpartition(":")[2] for p in daemon["ports"]] == [str(port)]
 
     def test_postgresql_is_healthy_once_it_accepts_connections_over_tcp(self) -> None:
         postgres = _compose(_production_env())["services"]["postgres"]
