@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clusterbridge import __version__, logs
-from clusterbridge.config import Settings, load_settings
+from clusterbridge.config import Settings, check_ledger_location, load_settings
 from clusterbridge.errors import ClusterbridgeError, ConfigurationError, SyncLocked
 from clusterbridge.sides import Bridge, load_bridge
 from clusterbridge.store import db
@@ -33,6 +33,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
 log = structlog.get_logger("clusterbridge.cli")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# commands that never open the configured ledger, so a container may run them without a database
+NO_LEDGER_COMMANDS = frozenset({"simulate", "demo"})
 
 
 @dataclass
@@ -100,6 +102,8 @@ def main(ctx: click.Context) -> None:
     """
     try:
         settings = load_settings()
+        if ctx.invoked_subcommand not in NO_LEDGER_COMMANDS:
+            check_ledger_location(settings)
     except ConfigurationError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

@@ -7,12 +7,15 @@ under `clusterbridge/_defaults/`); in a source checkout they are read from the t
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from clusterbridge.errors import ConfigurationError
 
@@ -35,6 +38,9 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     config_dir: Path | None = None
+    # the container image sets this: a ledger that would vanish with the container is refused
+    # (see `check_ledger_location`)
+    require_database_url: bool = False
 
     # partner suggestions: keep the partner_suggestions table current after each run that changed a native, and
     # (off by default) show each mirror's top three possible partners on the platform where it is shown
@@ -92,6 +98,77 @@ def load_settings() -> Settings:
             f"CLUSTERBRIDGE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from exc
+
+
+# where a SQLite ledger would be lost with its container: the container's own root file system, or memory
+_EPHEMERAL_FS = frozenset({"tmpfs", "ramfs"})
+_PERSISTENT_HINT = "a PostgreSQL URL, or a SQLite file on a mounted volume such as sqlite:////data/clusterbridge.db"
+
+
+def check_ledger_location(settings: Settings, mountinfo: str | None = None) -> None:
+    """Refuse a ledger that would be lost with its container, when CLUSTERBRIDGE_REQUIRE_DATABASE_URL is on.
+
+    The image turns it on, because a forgotten CLUSTERBRIDGE_DATABASE_URL would otherwise sync happily into a
+    SQLite file inside the container and lose the ledger (links, cursors, quarantine) at the next deploy, after
+    which every mirror would be created again. PostgreSQL is always accepted; SQLite only in a file on a mounted
+    volume, told from `/proc/self/mountinfo` (`mountinfo` replaces it in tests). Raises ConfigurationError
+    with one line that says what to set.
+    """
+    if not settings.require_database_url:
+        return
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        return  # not a URL at all: the engine says so when it is opened
+    if url.get_backend_name() != "sqlite":
+        return
+    if "database_url" not in settings.model_fields_set:
+        raise ConfigurationError(
+            "CLUSTERBRIDGE_DATABASE_URL is not set, and this container requires it (CLUSTERBRIDGE_REQUIRE_DATABASE_URL"
+            f"=1): the default SQLite ledger would be lost with the container; set it to {_PERSISTENT_HINT}"
+        )
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        raise ConfigurationError(
+            "CLUSTERBRIDGE_DATABASE_URL is an in-memory SQLite database, lost at every exit; "
+            f"set it to {_PERSISTENT_HINT}"
+        )
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text(encoding="utf-8")
+        except OSError:
+            return  # no way to tell where the file lives: an explicit path is taken as the operator's choice
+    path = Path(database.removeprefix("file:").split("?", 1)[0]).resolve()
+    mount = _mount_of(path, mountinfo)
+    if mount is None or mount[0] == Path("/") or mount[1] in _EPHEMERAL_FS:
+        in_memory = mount is not None and mount[1] in _EPHEMERAL_FS
+        where = "in memory (tmpfs)" if in_memory else "in the container's own file system"
+        raise ConfigurationError(
+            f"the SQLite ledger {path} lies {where} and would be lost with the container; mount a volume at "
+            f"{path.parent} or set CLUSTERBRIDGE_DATABASE_URL to {_PERSISTENT_HINT}"
+        )
+
+
+def _mount_of(path: Path, mountinfo: str) -> tuple[Path, str] | None:
+    """The mount point holding `path` and its file-system type, from the text of /proc/self/mountinfo (the
+    deepest mount point wins; of two at one place, the later line, which is the one on top)."""
+    best: tuple[Path, str] | None = None
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if "-" not in fields[6:]:
+            continue
+        separator = fields.index("-", 6)
+        if len(fields) <= separator + 1:
+            continue
+        point = Path(_unescape(fields[4]))
+        if path.is_relative_to(point) and (best is None or len(point.parts) >= len(best[0].parts)):
+            best = (point, fields[separator + 1])
+    return best
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash in paths as octal escapes (\\040 for a space)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def default_dir(kind: Literal["connectors", "mappings", "migrations"]) -> Path:
