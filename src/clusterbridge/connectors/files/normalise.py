@@ -11,9 +11,9 @@ from datetime import UTC
 
 from clusterbridge.connectors.files.models import ExportRow
 from clusterbridge.mapping import fields
+from clusterbridge.mapping.clean import plain_line, plain_text, url
 from clusterbridge.mapping.codes import unique
 from clusterbridge.mapping.romanise import is_hangul
-from clusterbridge.mapping.text import html_to_text, normalise_url, plain_line
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, Cooperation, Members, Text
 from clusterbridge.sides import Side
@@ -66,7 +66,7 @@ def normalise(row: ExportRow, side: Side, vocabulary: Vocabulary) -> Cluster:
             region_names = v.place(row.region)
         city = v.place(row.city)
 
-    description = html_to_text(row.description or "")
+    description = plain_text(row.description or "")
     members = Members(
         total=row.members_total if row.members_total is not None else fields.total(
             row.members_sme, row.members_large, row.members_research, row.members_other),
@@ -89,7 +89,7 @@ def normalise(row: ExportRow, side: Side, vocabulary: Vocabulary) -> Cluster:
         region_code=region_code,
         region=region_names,
         city=city,
-        website=normalise_url(row.website),
+        website=url(row.website),
         year_established=row.year,
         members=members,
         ecosystems=tuple(ecosystems),

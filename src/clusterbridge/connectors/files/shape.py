@@ -11,8 +11,8 @@ import re
 from datetime import UTC
 
 from clusterbridge.abc import JSON
+from clusterbridge.mapping.clean import plain_text
 from clusterbridge.mapping.codes import unique
-from clusterbridge.mapping.text import html_to_text, truncate
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import RenderedCluster, RenderedText
 
@@ -27,11 +27,11 @@ def cell(value: object) -> str:
     if value is None:
         return ""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return truncate(_UNSAFE.sub("", text).strip(), CELL_MAX)
+    return plain_text(_UNSAFE.sub("", text).strip(), max_len=CELL_MAX)
 
 
 def plain(text: RenderedText) -> str:
-    return html_to_text(text.text) if text.format == "html" else text.text
+    return plain_text(text.text) if text.format == "html" else text.text
 
 
 def with_original(text: RenderedText) -> str:
@@ -39,7 +39,7 @@ def with_original(text: RenderedText) -> str:
     body = plain(text)
     if not text.machine_translated or not text.original:
         return body
-    original = html_to_text(text.original) if "<" in text.original else text.original
+    original = plain_text(text.original) if "<" in text.original else text.original
     return f"{body}\n\n[{text.note}] {text.original_heading}: {original}"
 
 
