@@ -27,15 +27,18 @@ from clusterbridge.translate import build_translation_service
 
 def build_connectors(settings: Settings, bridge: Bridge, vocabulary: Vocabulary,
                      overrides: dict[str, dict[str, Any]] | None = None,
-                     observer: HttpObserver | None = None) -> dict[str, Connector]:
+                     observer: HttpObserver | None = None,
+                     stopping: Callable[[], bool] | None = None) -> dict[str, Connector]:
     """One connector per side, as configured (`overrides` by side name, for tests); HTTP connectors report
-    their requests to `observer` (the daemon's metrics)."""
+    their requests to `observer` (the daemon's metrics) and stop retrying once `stopping()` says so."""
     built: dict[str, Connector] = {}
     try:
         for side in bridge:
             extra = dict((overrides or {}).get(side.name, {}))
             if observer is not None:
                 extra.setdefault("observer", observer)
+            if stopping is not None:
+                extra.setdefault("stopping", stopping)
             built[side.name] = load_connector(side.connector, settings, side=side, vocabulary=vocabulary, **extra)
     except BaseException:
         for connector in built.values():
@@ -60,7 +63,7 @@ def open_engine(
         db.require_migrated(engine)
         bridge = load_bridge(settings)
         vocabulary = Vocabulary.load(settings)
-        connectors = build_connectors(settings, bridge, vocabulary, observer=observer)
+        connectors = build_connectors(settings, bridge, vocabulary, observer=observer, stopping=stop_requested)
         ledger = Ledger(engine)
         suggestions = None
         if settings.suggestions or settings.publish_suggestions:

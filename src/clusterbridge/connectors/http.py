@@ -35,6 +35,7 @@ from tenacity import (
     wait_exponential,
     wait_random,
 )
+from tenacity.stop import stop_base
 
 from clusterbridge.config import HttpSettings
 from clusterbridge.errors import PlatformError, RetryableError
@@ -156,6 +157,16 @@ class _WaitBackoffOrRetryAfter:
         return wait
 
 
+class _StopWhen(stop_base):
+    """Stop retrying as soon as `requested()` says so."""
+
+    def __init__(self, requested: Callable[[], bool]) -> None:
+        self.requested = requested
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.requested()
+
+
 class ResilientClient:
     """One platform's httpx.Client behind the shared rate limit, timeouts and retry policy."""
 
@@ -169,11 +180,15 @@ class ResilientClient:
         headers: Mapping[str, str] | None = None,
         secrets: Iterable[str] = (),
         observer: HttpObserver | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
         self.platform = platform
         self.settings = settings
         self._secrets = tuple(s for s in secrets if s)
         self._observer = observer if observer is not None else HttpObserver()
+        # a stop request (SIGTERM) ends retrying at once: the batch in flight then ends within one request's
+        # timeout, and what it did not confirm is finished by the next run
+        self._stopping = stopping or (lambda: False)
         # rate waits of the attempt in progress on this thread, kept out of its measured latency
         self._waits = threading.local()
         self.bucket = TokenBucket(settings.rate_limit)
@@ -190,7 +205,8 @@ class ResilientClient:
     def _policy(self) -> Retrying:
         s = self.settings
         return Retrying(
-            stop=stop_after_attempt(s.max_attempts) | stop_before_delay(s.max_retry_seconds),
+            stop=stop_after_attempt(s.max_attempts) | stop_before_delay(s.max_retry_seconds)
+            | _StopWhen(self._stopping),
             wait=_WaitBackoffOrRetryAfter(s),
             retry=retry_if_exception_type(RetryableError),
             before_sleep=self._before_retry,

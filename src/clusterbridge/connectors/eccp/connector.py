@@ -256,6 +256,7 @@ class EccpConnector(Connector):
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         observer: HttpObserver | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.side = side
@@ -274,6 +275,7 @@ class EccpConnector(Connector):
             headers={"Accept": MEDIA_TYPE},
             secrets=(client_secret.get_secret_value(),),
             observer=observer,
+            stopping=stopping,
         )
 
     # --- reading ---------------------------------------------------------------------------------------
@@ -548,6 +550,7 @@ def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **override
     transport = overrides.pop("transport", None)
     clock = overrides.pop("clock", time.monotonic)
     observer = overrides.pop("observer", None)
+    stopping = overrides.pop("stopping", None)
     if transport is not None and not isinstance(transport, httpx.BaseTransport):
         raise ConfigurationError("eccp: transport must be an httpx.BaseTransport")
     config = connector_settings(PLATFORM, EccpSettings, settings, overrides)
@@ -559,4 +562,5 @@ def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **override
             "CLUSTERBRIDGE_ECCP_CLIENT_SECRET is not set: the ECCP OAuth2 client secret is required"
         )
     return EccpConnector(config, settings.eccp_client_id, secret, side=side, vocabulary=vocabulary,
-                         transport=transport, clock=clock, observer=observer)
+                         transport=transport, clock=clock, observer=observer,
+                         stopping=stopping)

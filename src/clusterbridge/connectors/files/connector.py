@@ -353,9 +353,10 @@ def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **override
     """Build the file exchange of `side` from the `[side]` table of `connectors/files.toml` (with
     CLUSTERBRIDGE_CONFIG_DIR's copy laid over it) and `overrides` (keys of that table, for tests).
 
-    `observer=` (the daemon's HTTP metrics) is accepted and unused: nothing here speaks HTTP.
+    `observer=` (the daemon's HTTP metrics) and `stopping=` are accepted and unused: nothing here retries HTTP.
     """
     overrides.pop("observer", None)
+    overrides.pop("stopping", None)
     config = load_files_settings(settings, side.name, overrides)
     folder = config.folder.expanduser().absolute()
     if not folder.is_dir():

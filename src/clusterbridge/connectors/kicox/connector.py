@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -230,6 +230,7 @@ class KicoxConnector(Connector):
         vocabulary: Vocabulary,
         transport: httpx.BaseTransport | None = None,
         observer: HttpObserver | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.side = side
@@ -244,6 +245,7 @@ class KicoxConnector(Connector):
             transport=transport,
             secrets=(service_key.get_secret_value(), self._service_key, quote(self._service_key, safe="")),
             observer=observer,
+            stopping=stopping,
         )
 
     # --- natives (open-data read service) ----------------------------------------------------------------
@@ -483,10 +485,11 @@ def create(settings: Settings, *, side: Side, vocabulary: Vocabulary, **override
     """
     transport = overrides.pop("transport", None)
     observer = overrides.pop("observer", None)
+    stopping = overrides.pop("stopping", None)
     if transport is not None and not isinstance(transport, httpx.BaseTransport):
         raise ConfigurationError("kicox: transport must be an httpx.BaseTransport")
     config = connector_settings(PLATFORM, KicoxSettings, settings, overrides)
     service_key = _secret(settings.kicox_service_key, "CLUSTERBRIDGE_KICOX_SERVICE_KEY", "the open-data service key")
     api_key = _secret(settings.kicox_api_key, "CLUSTERBRIDGE_KICOX_API_KEY", "the partner ingest API key")
     return KicoxConnector(config, service_key, api_key, side=side, vocabulary=vocabulary, transport=transport,
-                          observer=observer)
+                          observer=observer, stopping=stopping)
