@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic import command
@@ -90,6 +91,8 @@ def _explain_errors(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "handle_error")
     def _handle(context: sa.engine.ExceptionContext) -> BaseException | None:
+        if context.is_pre_ping:
+            return None  # the pool's liveness probe: a dead session there is replaced, not reported
         return operator_error(context.original_exception, engine.url, connecting=context.connection is None)
 
 
@@ -185,7 +188,9 @@ class SyncLock:
                 raise SyncLocked("another sync is running on this database (PostgreSQL advisory lock held)")
             self._conn = conn
             return self
-        database = self.engine.url.database
+        database = self.engine.url.database or ""
+        if database.startswith("file:"):  # a URI filename (`sqlite:///file:PATH?mode=ro&uri=true`): its path
+            database = urlsplit(database).path
         if not database or database == ":memory:":
             return self
         lock_path = Path(database).with_name(Path(database).name + ".lock")
