@@ -234,6 +234,19 @@ class TestConfiguration:
         assert not connector.ok
         assert "installed: eccp" in connector.detail
 
+    @SQLITE_ONLY
+    def test_a_plugin_that_breaks_while_building_is_reported(self, platforms: Platforms,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+        def broken(name: str, settings: Settings, **kwargs: Any) -> Connector:
+            raise RuntimeError("the plugin's module failed to import")
+
+        monkeypatch.setattr(check_module, "load_connector", broken)
+        results = platforms.check()
+        connector = results["eu (eccp) connector"]
+        assert (connector.ok, connector.failure) == (False, "configuration")
+        assert connector.detail == "RuntimeError: the plugin's module failed to import"
+        assert results["database"].ok  # the other checks still run
+
     def test_configuration_wins_over_unreachable(self) -> None:
         results = [CheckResult.failed("a", "unreachable", "x", "y"), CheckResult.failed("b", "configuration", "x", "y"),
                    CheckResult.passed("c", "fine", "a warning")]

@@ -151,17 +151,18 @@ def _configured(settings: Settings) -> list[CheckResult]:
 def _side(settings: Settings, bridge: Bridge, side: Side, vocabulary: Vocabulary) -> list[CheckResult]:
     name = f"{side.name} ({side.connector})"
 
-    def build(**overrides: Any) -> Connector:
-        return load_connector(side.connector, settings, side=side, vocabulary=vocabulary, **overrides)
+    def build(check: str, **overrides: Any) -> Connector | CheckResult:
+        try:
+            return load_connector(side.connector, settings, side=side, vocabulary=vocabulary, **overrides)
+        except ConfigurationError as exc:
+            return CheckResult.failed(check, "configuration", str(exc), "set or correct what the message names")
+        except Exception as exc:  # a plugin that fails to import or to build: reported, the other checks go on
+            return CheckResult.failed(check, "configuration", f"{type(exc).__name__}: {exc}",
+                                      f"reinstall or fix the {side.connector!r} connector plugin")
 
-    try:
-        connector = build()
-    except ConfigurationError as exc:
-        return [CheckResult.failed(f"{name} connector", "configuration", str(exc),
-                                   "set or correct what the message names")]
-    except Exception as exc:  # a plugin that fails to import or to build: reported, the other checks go on
-        return [CheckResult.failed(f"{name} connector", "configuration", f"{type(exc).__name__}: {exc}",
-                                   f"reinstall or fix the {side.connector!r} connector plugin")]
+    connector = build(f"{name} connector")
+    if isinstance(connector, CheckResult):
+        return [connector]
     http = getattr(connector, "settings", None)
     results = [CheckResult.passed(f"{name} connector", f"the {side.connector!r} connector is installed and builds")]
     if isinstance(http, HttpSettings):
@@ -170,11 +171,9 @@ def _side(settings: Settings, bridge: Bridge, side: Side, vocabulary: Vocabulary
         results.append(answer)
         if not answer.ok:
             return results
-        try:
-            connector = build(**_PROBE_HTTP, **_PROBE_PAGES.get(side.connector, {}))
-        except ConfigurationError as exc:
-            return [*results, CheckResult.failed(f"{name} probe", "configuration", str(exc),
-                                                 "set or correct what the message names")]
+        connector = build(f"{name} probe", **_PROBE_HTTP, **_PROBE_PAGES.get(side.connector, {}))
+        if isinstance(connector, CheckResult):
+            return [*results, connector]
     try:
         if isinstance(connector, SelfChecking):
             results.extend(connector.check())
