@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clusterbridge import __version__, logs
-from clusterbridge.config import Settings, check_ledger_location, load_settings
+from clusterbridge.config import Settings, check_ledger_location, load_settings, warn_unknown_variables
 from clusterbridge.errors import ClusterbridgeError, ConfigurationError, SyncLocked
 from clusterbridge.sides import Bridge, load_bridge
 from clusterbridge.store import db
@@ -100,6 +100,8 @@ def main(ctx: click.Context) -> None:
 
     Settings come from CLUSTERBRIDGE_* environment variables (or a .env file); see the README.
     """
+    if ctx.invoked_subcommand == "check":
+        return  # `check` reads the settings itself, to report a bad one among its results
     try:
         settings = load_settings()
         if ctx.invoked_subcommand not in NO_LEDGER_COMMANDS:
@@ -108,6 +110,7 @@ def main(ctx: click.Context) -> None:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     logs.configure(settings.log_format, settings.log_level, _secrets(settings))
+    warn_unknown_variables()
     ctx.obj = Context(settings)
 
 
@@ -574,6 +577,31 @@ def upgrade(obj: Context) -> None:
     engine = db.make_engine(obj.settings.database_url)
     db.upgrade(engine)
     click.echo(f"database {engine.url.render_as_string(hide_password=True)} is at revision {db.head_revision(engine)}")
+
+
+# -- check -------------------------------------------------------------------------------------------------
+@main.command(name="check", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {check, ok, detail, fix}.")
+def check_command(as_json: bool) -> None:
+    """Check the configuration, reach each platform, prove each credential and the database, one line each.
+
+    Exit 0: every check passed; 2: a configuration problem (settings, files, connectors, a database that
+    refuses, is read-only or not migrated); 1: a platform or the database unreachable, or credentials refused.
+    """
+    from clusterbridge.ops.check import check_settings, exit_code, render, run_checks
+
+    settings, results = check_settings()
+    if settings is not None:
+        # the report is the output: the probes' own progress lines show only when debugging
+        logs.configure(settings.log_format, "debug" if settings.log_level == "debug" else "warning",
+                       _secrets(settings))
+        results += run_checks(settings)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=2))
+    else:
+        for line in render(results):
+            click.echo(line)
+    sys.exit(exit_code(results))
 
 
 # -- simulators and demo -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from clusterbridge.config import Settings, find_file, read_toml
+from clusterbridge.config import Settings, load_toml
 from clusterbridge.errors import ConfigurationError
 
 SIDES_FILE = "sides.toml"
@@ -145,8 +145,8 @@ def _area(raw: Any, name: str, where: str) -> tuple[tuple[str, str], ...]:
 def load_bridge(settings: Settings) -> Bridge:
     """The sides of `connectors/sides.toml` (or its override), with the connectors the environment chooses
     (`CLUSTERBRIDGE_EU_CONNECTOR`, `CLUSTERBRIDGE_KR_CONNECTOR`)."""
-    path = find_file("connectors", SIDES_FILE, settings)
-    doc = read_toml(path)
+    source = load_toml("connectors", SIDES_FILE, settings)
+    doc, path = source.data, source.where
     names = [k for k, v in doc.items() if isinstance(v, dict)]
     if len(names) != 2:
         raise ConfigurationError(f"{path}: describe exactly two sides as [tables], found {len(names)}")

@@ -1,6 +1,7 @@
 """The mappings/ data files, read once into immutable tables (DESIGN: mappings are data, not code).
 
-Each file is found with `config.find_file`, so CLUSTERBRIDGE_CONFIG_DIR can override any one of them.
+A CSV file in CLUSTERBRIDGE_CONFIG_DIR replaces the default whole (`config.find_file`); `links.toml` is merged
+over the default key by key (`config.load_toml`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clusterbridge.config import Settings, find_file, read_toml
+from clusterbridge.config import Settings, find_file, load_toml
 from clusterbridge.errors import ConfigurationError
 from clusterbridge.mapping.codes import Crosswalk
 
@@ -109,14 +110,14 @@ def load_data(settings: Settings | None = None) -> MappingData:
         IndustryLabel(r["label_ko"], r["label_en"], _split(r["ksic"]), _split(r["ecosystems"], ";"))
         for r in read_csv(path("korean_labels.csv"), ("label_ko", "label_en", "ksic", "ecosystems"))
     )
-    links_path = path("links.toml")
-    links = parse_links(read_toml(links_path), links_path)
+    links_file = load_toml("mappings", "links.toml", settings)
+    links = parse_links(links_file.data, links_file.where)
     data = MappingData(ecosystems, crosswalk, regions, glossary, labels, links)
     _check(data)
     return data
 
 
-def parse_links(doc: Mapping[str, Any], path: Path) -> LinkOverrides:
+def parse_links(doc: Mapping[str, Any], path: Path | str) -> LinkOverrides:
     def rules(key: str) -> tuple[LinkRule, ...]:
         # the file names the two ids by platform (kicox_id, eccp_id), or generically (home_id, profile_id)
         out = []

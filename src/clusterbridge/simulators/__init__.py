@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
+from clusterbridge.errors import ClusterbridgeError, ConfigurationError
 from clusterbridge.simulators.base import FaultSpec, Simulator, load_default_seed
 from clusterbridge.simulators.eccp import EccpSimulator
 from clusterbridge.simulators.kicox import KicoxSimulator
@@ -55,8 +56,14 @@ def create_simulator(
 
 def serve(platform: str, port: int | None = None, seed_data: Path | None = None, faults: str | None = None) -> None:
     """Run one simulator in the foreground until SIGINT or SIGTERM, printing where and how to reach it."""
-    sim = create_simulator(platform, seed_data, faults, log=lambda line: print(line, file=sys.stderr, flush=True))
-    sim.start(DEFAULT_PORTS[platform] if port is None else port)
+    try:
+        sim = create_simulator(platform, seed_data, faults, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except ValueError as exc:  # a seed file that is not JSON records, a fault switch that does not exist
+        raise ConfigurationError(f"simulate {platform}: {exc}") from exc
+    try:
+        sim.start(DEFAULT_PORTS[platform] if port is None else port)
+    except OSError as exc:  # the port is taken (or privileged): a one-line failure, not a traceback
+        raise ClusterbridgeError(str(exc)) from exc
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

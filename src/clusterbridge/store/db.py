@@ -1,10 +1,21 @@
-"""Engines, migrations and the one-sync-at-a-time lock (rule 10)."""
+"""Engines, migrations and the one-sync-at-a-time lock (rule 10).
+
+A database the operator cannot use ends a command with one line, never a traceback, and never the password.
+Every engine made here turns such failures into the service's errors as they happen:
+
+* ConfigurationError (exit 2), for what only a change of configuration mends: the server refused the
+  connection (wrong user, password, database name, pg_hba.conf), the user lacks rights (PostgreSQL
+  "permission denied"), the database is read-only, or the SQLite file cannot be opened (no such folder).
+* DatabaseUnreachable (exit 1), for what may pass: nothing listening, a host name that does not resolve, a
+  timeout. The daemon tries again at its next tick.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic import command
@@ -14,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from clusterbridge.config import default_dir
-from clusterbridge.errors import ConfigurationError, DatabaseNotMigrated, LockLost, SyncLocked
+from clusterbridge.errors import ClusterbridgeError, ConfigurationError, DatabaseNotMigrated, LockLost, SyncLocked
 
 # a fixed 64-bit key for pg_try_advisory_lock: "clusterbridge sync"
 _PG_LOCK_KEY = 0x636C_7573_6272_6467
@@ -28,6 +39,63 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class DatabaseUnreachable(ClusterbridgeError):
+    """The ledger database does not answer (nothing listening, an unknown host, a timeout): worth another try."""
+
+
+# what a PostgreSQL server says when it answers but refuses the connection: only configuration mends these
+_REFUSALS = ("authentication failed", "does not exist", "pg_hba.conf", "permission denied", "password")
+_PG_NO_RIGHTS, _PG_READ_ONLY = "42501", "25006"
+
+
+def _one_line(exc: BaseException, secret: str | None) -> str:
+    """The driver's message on one line ("connection failed: … failed: Connection refused"), no password."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[0].split()) if lines else type(exc).__name__
+    text = text.removeprefix("connection failed: ")
+    return text.replace(secret, "***") if secret else text
+
+
+def operator_error(exc: BaseException, url: sa.URL, *, connecting: bool) -> ClusterbridgeError | None:
+    """The service's error for a driver error an operator must act on (see the module's docstring), or None
+    for any other (a bug, a conflict, a dropped session: those keep SQLAlchemy's own exception)."""
+    where = url.render_as_string(hide_password=True)
+    text = _one_line(exc, url.password if isinstance(url.password, str) else None)
+    sqlstate = getattr(exc, "sqlstate", None)
+    lowered = text.lower()
+    if url.get_backend_name() == "sqlite":
+        if "readonly database" in lowered:
+            return ConfigurationError(f"the database {where} is read-only ({text}): let this user write the file "
+                                      "and its folder, or point CLUSTERBRIDGE_DATABASE_URL at a writable one")
+        if "unable to open database file" in lowered:
+            return ConfigurationError(f"cannot open the database {where} ({text}): check that its folder exists "
+                                      "and that this user may write there")
+        return None
+    if sqlstate == _PG_NO_RIGHTS:
+        return ConfigurationError(f"the database user of {where} lacks rights ({text}): grant it CREATE on the "
+                                  "schema (for `clusterbridge db upgrade`) and read and write on its tables")
+    if sqlstate == _PG_READ_ONLY:
+        return ConfigurationError(f"the database {where} accepts no writes ({text}): point CLUSTERBRIDGE_DATABASE_URL "
+                                  "at the primary server, not a read-only one")
+    if not connecting:
+        return None  # a dropped session, a conflict or a bug: the caller's own handling applies
+    if any(marker in lowered for marker in _REFUSALS):
+        return ConfigurationError(f"the database {where} refused the connection ({text}): check the user, password "
+                                  "and database name in CLUSTERBRIDGE_DATABASE_URL")
+    return DatabaseUnreachable(f"the database {where} is unreachable ({text}): is it running, and is the host in "
+                               "CLUSTERBRIDGE_DATABASE_URL right?")
+
+
+def _explain_errors(engine: Engine) -> None:
+    """Install `operator_error` on every failure of `engine`, connecting or not."""
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _handle(context: sa.engine.ExceptionContext) -> BaseException | None:
+        if context.is_pre_ping:
+            return None  # the pool's liveness probe: a dead session there is replaced, not reported
+        return operator_error(context.original_exception, engine.url, connecting=context.connection is None)
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(normalise_url(url))
@@ -35,6 +103,7 @@ def make_engine(url: str) -> Engine:
         raise ConfigurationError(f"CLUSTERBRIDGE_DATABASE_URL is not a database URL: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        _explain_errors(engine)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: object, _record: object) -> None:
@@ -48,7 +117,9 @@ def make_engine(url: str) -> Engine:
         raise ConfigurationError(
             f"CLUSTERBRIDGE_DATABASE_URL: unsupported database {parsed.get_backend_name()!r} (use sqlite or postgresql)"
         )
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    engine = sa.create_engine(parsed, pool_pre_ping=True)
+    _explain_errors(engine)
+    return engine
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -72,7 +143,9 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except sa.exc.OperationalError as exc:
-        raise ConfigurationError(f"cannot open the database {engine.url.render_as_string()}: {exc.orig}") from exc
+        where = engine.url.render_as_string(hide_password=True)
+        detail = _one_line(exc.orig or exc, engine.url.password)
+        raise ConfigurationError(f"cannot open the database {where}: {detail}") from exc
 
 
 def require_migrated(engine: Engine) -> None:
@@ -115,11 +188,17 @@ class SyncLock:
                 raise SyncLocked("another sync is running on this database (PostgreSQL advisory lock held)")
             self._conn = conn
             return self
-        database = self.engine.url.database
+        database = self.engine.url.database or ""
+        if database.startswith("file:"):  # a URI filename (`sqlite:///file:PATH?mode=ro&uri=true`): its path
+            database = urlsplit(database).path
         if not database or database == ":memory:":
             return self
         lock_path = Path(database).with_name(Path(database).name + ".lock")
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot create the sync lock file {lock_path} ({exc.strerror}): let this "
+                                     "user write the database's folder") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
