@@ -152,9 +152,6 @@ class TestPlatforms:
         # reading from ECCP: the reason is recorded too (as the anomaly of a listing that ended early)
         assert "ConnectError" in (runs["eu-to-kr"].error or "") + (runs["eu-to-kr"].anomalies or "")
 
-    @pytest.mark.xfail(reason="the engine treats a native listing that fails on its first page like one that ended "
-                              "early: the direction ends partial (exit 3) with the reason among its anomalies and "
-                              "sync_runs.error empty", strict=True)
     def test_unreachable_source_alone_fails_the_run(self, work: Path, tmp_path: Path, migrated: str) -> None:
         out = self.sync(work, tmp_path, migrated, "--direction", "eu-to-kr")
         assert out.returncode == 1, out.stdout + out.stderr

@@ -342,7 +342,8 @@ class TestLockLost:
             for _ in range(100):
                 with engine.connect() as conn:
                     holder = conn.execute(sa.text(
-                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")).scalar()
+                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())")).scalar()
                 if holder is not None:
                     break
                 time.sleep(0.1)

@@ -1,7 +1,7 @@
 """The weights of the partner signals, read from `mappings/partner_weights.toml` (data, with its rationale).
 
-The file is found with `config.find_file`, so CLUSTERBRIDGE_CONFIG_DIR can override it. Every key is required
-and unknown keys are refused, so a typo never silently falls back to a default; errors name the key.
+The file is read with `config.load_toml`, so a copy in CLUSTERBRIDGE_CONFIG_DIR overrides it key by key. Every
+key is required and unknown keys are refused, so a typo never silently falls back to a default; errors name the key.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from clusterbridge.config import Settings, find_file, read_toml
+from clusterbridge.config import Settings, load_toml
 from clusterbridge.errors import ConfigurationError
 
 WEIGHTS_FILE = "partner_weights.toml"
@@ -96,6 +96,7 @@ def parse_weights(doc: Mapping[str, Any], path: Path | str) -> Weights:
 
 
 def load_weights(settings: Settings | None = None) -> Weights:
-    """The partner weights of this deployment (CLUSTERBRIDGE_CONFIG_DIR first, else the shipped file)."""
-    path = find_file("mappings", WEIGHTS_FILE, settings)
-    return parse_weights(read_toml(path), path)
+    """The partner weights of this deployment: the shipped file with CLUSTERBRIDGE_CONFIG_DIR's copy merged over
+    it key by key."""
+    toml = load_toml("mappings", WEIGHTS_FILE, settings)
+    return parse_weights(toml.data, toml.where)

@@ -286,6 +286,8 @@ class SyncEngine:
             log.warning("sync.quota_exhausted", direction=d.name, error=str(exc))
         except PlatformError as exc:
             r.ended_on_error = str(exc)
+            if not res.counts["pulled"]:
+                raise  # the platform could not be read at all: the direction fails with the error
             log.warning("sync.listing_incomplete", direction=d.name, error=str(exc))
         finally:
             close = getattr(pages, "close", None)
