@@ -94,3 +94,8 @@ class TestLedgerMigration:
             assert conn.execute(sa.text("SELECT eccp_id FROM native_matches")).scalar() == "u-1"
         db.upgrade(engine)
         db.require_migrated(engine)
+
+
+def test_the_head_revision_the_service_checks_is_the_newest_migration(tmp_path: object) -> None:
+    engine = db.make_engine("sqlite://")
+    assert db.head_revision(engine) == db.HEAD_REVISION

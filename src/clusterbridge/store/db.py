@@ -15,13 +15,10 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from clusterbridge.config import default_dir
@@ -122,7 +119,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine) -> Config:
+# The newest migration in migrations/versions/ (a test keeps the two in step). A run checks the database
+# against it with one query, without loading Alembic, which only `db upgrade` needs.
+HEAD_REVISION = "0002"
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(default_dir("migrations")))
     cfg.attributes["engine"] = engine
@@ -131,17 +135,26 @@ def _alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision` (the same on SQLite and PostgreSQL)."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), revision)
 
 
 def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    """The newest migration, as Alembic reads it from the scripts."""
+    from alembic.script import ScriptDirectory
+
+    head: str | None = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None when it was never migrated)."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     except sa.exc.OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
         detail = _one_line(exc.orig or exc, engine.url.password)
@@ -150,7 +163,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def require_migrated(engine: Engine) -> None:
     """Refuse to work on a database that lags behind the migrations, saying how to fix it."""
-    current, head = current_revision(engine), head_revision(engine)
+    current, head = current_revision(engine), HEAD_REVISION
     if current != head:
         where = engine.url.render_as_string(hide_password=True)
         raise DatabaseNotMigrated(
