@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import yaml
 
 from clusterbridge.abc import RecordProblem
+from clusterbridge.errors import ConfigurationError
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger, NativeSnapshot
 from clusterbridge.store.tables import metadata
@@ -292,7 +293,8 @@ class TestQueriesRunOnTheLedger:
     def test_the_dashboards_role_cannot_write(self, reader_url: str) -> None:
         engine = db.make_engine(reader_url)
         try:
-            with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            # the service's engines turn a refusal into a ConfigurationError that says what to grant
+            with engine.connect() as conn, pytest.raises(ConfigurationError, match="permission denied"):
                 conn.execute(sa.text("DELETE FROM pending_deletions"))
         finally:
             engine.dispose()
