@@ -47,11 +47,12 @@ class Suggestions:
         self.first, self.second = bridge.first, bridge.second
 
     # -- keeping the table current ------------------------------------------------------------------------
-    def refresh(self, changed: Iterable[tuple[str, str]], translator: Translator | None = None) -> set[tuple[str, str]]:
-        """Recompute after natives changed ((side, id) pairs); everything when the table is empty. Returns the
-        natives whose top partners (what a mirror shows) changed."""
-        changed = set(changed)
-        previous = self._stored()
+    def refresh(self, changed: Iterable[tuple[str, str]] | None,
+                translator: Translator | None = None) -> set[tuple[str, str]]:
+        """Recompute after natives changed ((side, id) pairs; None: so many that everything is recomputed, as when
+        the table is empty). Returns the natives whose top partners (what a mirror shows) changed."""
+        previous = [] if changed is None else self._stored()
+        changed = set(changed or ())
         if previous and not changed:
             return set()
         clusters = self._clusters()
@@ -59,7 +60,7 @@ class Suggestions:
         second = [c for c in clusters if c.source == self.second.name]
         exclude = self._rule11_pairs()
         texts = self._english_texts(clusters, translator)
-        before = self._tops(previous)
+        before = self._tops(previous or self._stored())
         if not previous:
             found = self.matcher.suggest(first, second, top_n=TOP_N, exclude=exclude, texts=texts)
             self._store(found, None)

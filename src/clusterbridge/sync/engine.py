@@ -61,6 +61,9 @@ log = structlog.get_logger("clusterbridge.sync")
 FUTURE_TOLERANCE = timedelta(days=1)
 LINKED = "linked to its own profile"
 PUBLISHED_STATE = "partners_published"
+# beyond this many changed natives in one run, partner suggestions are recomputed whole
+CHANGED_LIMIT = 5000
+RETRY_CHUNK = 500  # records retried by id per batch
 PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
               "skip": "skipped", "link": "linked", "quarantine": "quarantined", "delete": "deleted"}
 
@@ -98,6 +101,15 @@ class _Run:
     moved: set[tuple[str, str]] = field(default_factory=set)
     published: PublishedPartners | None = None
     rerender: bool = False  # render every native again (how mirrors show partners changed)
+    changed_all: bool = False  # so many changed that suggestions are recomputed whole (and not remembered one by one)
+
+    def note_changed(self, changed: set[tuple[str, str]]) -> None:
+        if self.changed_all:
+            return
+        self.changed |= changed
+        if len(self.changed) > CHANGED_LIMIT:
+            self.changed_all = True
+            self.changed = set()
 
 
 @dataclass
@@ -363,14 +375,15 @@ class SyncEngine:
                 r.deferred[native_id] = cluster
                 continue
             if d.source.home_countries:
-                r.home_pulled.add(native_id)
+                if not r.full:  # a full listing scores every home native: no need to remember which
+                    r.home_pulled.add(native_id)
                 if cluster.country in d.source.home_countries and self._has_candidates(run, r, cluster):
                     r.deferred[native_id] = cluster
                     continue
             rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled", mirrors=mirrors))
         self._put(run, r, rows)
         if not run.dry_run:
-            run.changed |= self.ledger.save_natives(snapshots)
+            run.note_changed(self.ledger.save_natives(snapshots))
             if live_ids:
                 cleared = self.ledger.clear_reappeared(d.name, live_ids)
                 if cleared:
@@ -473,7 +486,9 @@ class SyncEngine:
             homes = [c for c in r.deferred.values()] if r is not None else []
             fresh = settle_pairs(candidate_pairs(homes, profiles, self.vocabulary.data.links))
             complete = r is not None and r.full and r.ended_on_error is None and not r.failed
-            pulled = r.home_pulled if r is not None else set()
+            # the home natives this run scored: every one of an incremental run (a few); of a full listing that
+            # ended early, those with candidates (the rest keep what is stored until a complete listing)
+            pulled = (r.home_pulled | set(r.deferred)) if r is not None else set()
             taken = {m.profile_id for m in fresh}
             kept = [] if complete else [
                 Match(x.home_id, x.profile_id, x.score, x.method) for x in self.ledger.matches(d.source.name)
@@ -508,7 +523,8 @@ class SyncEngine:
         if self.suggestions is None or run.dry_run:
             return
         try:
-            moved = self.suggestions.refresh(run.changed, self.translation.for_run(dry_run=True))
+            changed = None if run.changed_all else run.changed
+            moved = self.suggestions.refresh(changed, self.translation.for_run(dry_run=True))
         except Exception as exc:  # suggestions are an extra: never a reason for the sync itself to fail
             log.exception("partners.refresh_failed", error=f"{type(exc).__name__}: {exc}")
             return
@@ -546,7 +562,7 @@ class SyncEngine:
         if r.full and r.trusted and not run.dry_run:
             gone = [x.native_id for x in vanished if x.origin == "vanished"]
             self.ledger.mark_natives_gone(d.source.name, gone)
-            run.changed |= {(d.source.name, g) for g in gone}
+            run.note_changed({(d.source.name, g) for g in gone})
 
     def _retry_by_id(self, run: _Run, r: _DirectionRun) -> None:
         """Records the listing did not bring but that need another look: quarantined ones (on every run until
@@ -571,6 +587,12 @@ class SyncEngine:
         if not wanted:
             return
         ordered = sorted(wanted)
+        for start in range(0, len(ordered), RETRY_CHUNK):  # never every snapshot in memory at once
+            self._retry_chunk(run, r, ordered[start:start + RETRY_CHUNK], quarantined)
+
+    def _retry_chunk(self, run: _Run, r: _DirectionRun, ordered: list[str],
+                     quarantined: Mapping[str, QuarantinedRecord]) -> None:
+        d = r.direction
         snapshots = self.ledger.native_snapshots(d.source.name, ordered)
         links = self.ledger.link_states(d.name, ordered)
         mirrors = self._staged(run, r, ordered)
@@ -599,14 +621,17 @@ class SyncEngine:
         if not native_ids:
             return
         d = r.direction
-        ordered = sorted(native_ids)
-        snapshots = self.ledger.native_snapshots(d.source.name, ordered)
-        links = self.ledger.link_states(d.name, ordered)
-        mirrors = self._staged(run, r, ordered)
-        rows = [self._plan_native(run, r, cluster, links.get(nid), "pulled", self._linked_to(run, d, cluster), mirrors)
-                for nid in ordered if (snap := snapshots.get(nid)) is not None
-                for cluster in (Cluster.model_validate_json(snap),) if cluster.live]
-        self._put(run, r, rows)
+        everything = sorted(native_ids)
+        for start in range(0, len(everything), RETRY_CHUNK):
+            ordered = everything[start:start + RETRY_CHUNK]
+            snapshots = self.ledger.native_snapshots(d.source.name, ordered)
+            links = self.ledger.link_states(d.name, ordered)
+            mirrors = self._staged(run, r, ordered)
+            rows = [self._plan_native(run, r, cluster, links.get(nid), "pulled", self._linked_to(run, d, cluster),
+                                      mirrors)
+                    for nid in ordered if (snap := snapshots.get(nid)) is not None
+                    for cluster in (Cluster.model_validate_json(snap),) if cluster.live]
+            self._put(run, r, rows)
 
     def _retry_cluster(self, r: _DirectionRun, native_id: str, quarantine: QuarantinedRecord | None,
                        snapshot: str | None) -> Cluster | None:
