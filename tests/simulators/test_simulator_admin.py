@@ -3,6 +3,7 @@ truncated listings, quotas), and the foreground `serve` the CLI runs."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -113,6 +114,52 @@ class TestEccpAdmin:
             admin.set_listing()
             records, count = walk(client, SORTED)
             assert (len(records), count) == (120, 120)
+
+
+    def test_raw_elements_open_the_listing_and_fill_its_pages(self, clock: FakeClock) -> None:
+        seed = eccp_seed(*(eccp_attributes(title=f"C{i}") for i in range(60)))
+        sim = EccpSimulator(seed, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, clock=clock)
+        extra: list[Any] = ["oops", None, 42, [1], {"id": "no-attributes"}]
+        with running(sim), eccp_client(sim.url) as client:
+            httpx.post(f"{sim.url}/_admin/listing", json={"extra": extra}, timeout=5).raise_for_status()
+            first = client.get(COLLECTION, params=SORTED).json()
+            assert first["data"][:4] == extra[:4]
+            assert first["data"][4]["id"] == "no-attributes"
+            assert (len(first["data"]), first["meta"]["count"]) == (50, 65)
+            records, _count = walk(client, SORTED)
+            assert len(records) == 65
+            assert sum(isinstance(r, dict) and "attributes" in r for r in records) == 60
+            # a listing bounded by `changed` holds only records: the elements have no time to be bounded by
+            bounded = {**SORTED, "filter[c][condition][path]": "changed",
+                       "filter[c][condition][operator]": ">=", "filter[c][condition][value]": "0"}
+            records, count = walk(client, bounded)
+            assert (len(records), count) == (60, 60)
+
+
+class TestLoneSurrogates:
+    """A lone surrogate a platform holds (planted through /_admin) goes out as a JSON escape, never as a
+    failed answer: "\\ud800" is valid JSON, though never valid UTF-8."""
+
+    def plant(self, url: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.request("PUT", f"{url}/_admin{path}", content=json.dumps(body).encode("ascii"),
+                             headers={"Content-Type": "application/json"}, timeout=5)
+
+    def test_eccp_lists_and_shows_it_escaped(self, eccp: EccpSimulator, eccp_http: httpx.Client) -> None:
+        planted = self.plant(eccp.url, "/records/lone", {"attributes": eccp_attributes(title="A\ud800B")})
+        assert planted.status_code == 201
+        assert planted.json()["data"]["attributes"]["title"] == "A\ud800B"
+        listed = eccp_http.get(COLLECTION)
+        assert listed.status_code == 200
+        assert b"A\\ud800B" in listed.content
+        assert {r["attributes"]["title"] for r in listed.json()["data"]} >= {"A\ud800B"}
+
+    def test_kicox_lists_it_escaped(self, kicox: KicoxSimulator, kicox_http: httpx.Client) -> None:
+        planted = self.plant(kicox.url, "/clusters/KC-LONE", {"clstrNm": "부산\udc00"})
+        assert planted.status_code == 200
+        listed = kicox_http.get(read_url(type="json"))
+        assert listed.status_code == 200
+        items = listed.json()["response"]["body"]["items"]["item"]
+        assert {i["clstrNm"] for i in items if i["clstrId"] == "KC-LONE"} == {"부산\udc00"}
 
 
 class TestKicoxAdmin:

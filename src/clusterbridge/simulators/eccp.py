@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import json
 import re
 import secrets
 import uuid as uuidlib
@@ -103,6 +104,19 @@ def parse_timestamp(value: Any) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())
+
+
+def _json(
+    status: int, payload: Any, content_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON answer. A lone surrogate the site holds (put there through /_admin, as hostile-input tests do) goes
+    out as a JSON escape ("\\ud800" is valid JSON, never valid UTF-8), as a platform that stores such text writes
+    it, instead of failing to encode."""
+    try:
+        return Response.json(status, payload, content_type, headers)
+    except UnicodeEncodeError:
+        body = json.dumps(payload, separators=(",", ":")).encode("ascii")
+        return Response(status, body, content_type, dict(headers or {}))
 
 
 # -- attribute validation: (sub-pointer, message) pairs, "" being the attribute itself ------------------
@@ -292,7 +306,7 @@ class JsonApiError(Exception):
         return error
 
     def response(self) -> Response:
-        return Response.json(self.status, {"jsonapi": JSONAPI_META, "errors": self.errors}, MEDIA_TYPE, self.headers)
+        return _json(self.status, {"jsonapi": JSONAPI_META, "errors": self.errors}, MEDIA_TYPE, self.headers)
 
 
 def _error(status: int, detail: str, pointer: str | None, meta: JSON | None) -> JSON:
@@ -335,9 +349,9 @@ class _Record:
 
 @dataclass
 class _ListingSwitch:
-    """Listing habits a test turns on: dropped pages, a wrong count, raw elements added to the first page (how
-    hostile input reaches a client), and a record edited right after a given page is served (an edit while a
-    client pages)."""
+    """Listing habits a test turns on: dropped pages, a wrong count, raw elements at the start of every listing
+    not bounded by `changed` (how hostile input reaches a client: they fill pages and count like records), and a
+    record edited right after a given page is served (an edit while a client pages)."""
 
     drop_pages: frozenset[int] = frozenset()
     count_offset: int = 0
@@ -481,17 +495,15 @@ class EccpSimulator(Simulator):
             except (binascii.Error, UnicodeDecodeError):
                 client_id = client_secret = None
         if form.get("grant_type") != "client_credentials":
-            return Response.json(
-                400, {"error": "unsupported_grant_type", "error_description": "Use client_credentials."}
-            )
+            return _json(400, {"error": "unsupported_grant_type", "error_description": "Use client_credentials."})
         if client_id != self.client_id or client_secret != self.client_secret:
-            return Response.json(401, {"error": "invalid_client", "error_description": "Client authentication failed."})
+            return _json(401, {"error": "invalid_client", "error_description": "Client authentication failed."})
         token = secrets.token_urlsafe(32)
         now = self.now()
         with self._lock:
             self._tokens = {t: expiry for t, expiry in self._tokens.items() if expiry > now}
             self._tokens[token] = now + self.token_ttl
-        return Response.json(
+        return _json(
             200,
             {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl},
             headers={"Cache-Control": "no-store"},
@@ -522,7 +534,7 @@ class EccpSimulator(Simulator):
         resource["links"] = {"self": {"href": href}}
         document = {"jsonapi": JSONAPI_META, "data": resource, "links": {"self": {"href": href}}}
         headers = {"Location": href} if status == 201 else None
-        return Response.json(status, document, MEDIA_TYPE, headers)
+        return _json(status, document, MEDIA_TYPE, headers)
 
     # -- listing -----------------------------------------------------------------------------------------
 
@@ -537,15 +549,16 @@ class EccpSimulator(Simulator):
             rows = [r for r in self._records.values() if all(test(r) for test in tests)]
             for name, descending in reversed(sort_keys):  # stable sorts, last key first
                 rows.sort(key=_sort_key(name), reverse=descending)
-            total = len(rows)
-            page = rows[offset : offset + limit]
+            # raw elements open a listing that is not bounded by `changed` (they have no time to be bounded by),
+            # filling its pages like records and counted like them
+            listing: list[Any] = [*self._listing.extra, *rows] if not _bounds_changed(pairs) else list(rows)
+            total = len(listing)
+            page = listing[offset : offset + limit]
             page_no = offset // limit + 1
             if page_no in self._listing.drop_pages:
                 page = []  # the truncation switch: this page silently loses its records
-            data: list[Any] = [r.serialise() for r in page]
+            data: list[Any] = [r.serialise() if isinstance(r, _Record) else copy.deepcopy(r) for r in page]
             count = total + self._listing.count_offset
-            if page_no == 1 and self._listing.extra:
-                data += [copy.deepcopy(x) for x in self._listing.extra]
             touch = self._listing.touch
             if self._listing.touch_after_page == page_no and touch in self._records:
                 self._records[touch].changed = int(self.now())
@@ -561,7 +574,7 @@ class EccpSimulator(Simulator):
             following += [("page[offset]", str(offset + limit)), ("page[limit]", str(limit))]
             links["next"] = {"href": f"{self.url}{request.path}?{urlencode(following)}"}
         document = {"jsonapi": JSONAPI_META, "data": data, "links": links, "meta": {"count": count}}
-        return Response.json(200, document, MEDIA_TYPE)
+        return _json(200, document, MEDIA_TYPE)
 
     # -- writes ------------------------------------------------------------------------------------------
 
@@ -660,12 +673,12 @@ class EccpSimulator(Simulator):
     def _admin(self, request: Request, parts: list[str]) -> Response:
         match (request.method, parts):
             case ("GET", ["records"]):
-                return Response.json(200, {"data": self.records()})
+                return _json(200, {"data": self.records()})
             case ("GET", ["records", uuid]):
                 found = self.record(uuid)
                 if found is None:
                     raise AdminError(404, f"no record {uuid}")
-                return Response.json(200, {"data": found})
+                return _json(200, {"data": found})
             case ("PUT", ["records", uuid]):
                 return self._admin_put(uuid, _admin_attributes(request))
             case ("PATCH", ["records", uuid]):
@@ -680,7 +693,7 @@ class EccpSimulator(Simulator):
             case ("POST", ["refuse"]):
                 body = admin_body(request)
                 self._refused = frozenset(str(x) for x in body.get("external_ids") or [])
-                return Response.json(200, {"external_ids": sorted(self._refused)})
+                return _json(200, {"external_ids": sorted(self._refused)})
             case ("POST", ["listing"]):
                 body = admin_body(request)
                 extra = body.get("extra") or []
@@ -695,12 +708,12 @@ class EccpSimulator(Simulator):
                 except (TypeError, ValueError, KeyError):
                     raise AdminError(400, "drop_pages must be page numbers, count_offset an integer, extra a list "
                                           "and touch_after_page {page, uuid}") from None
-                return Response.json(200, self._listing_state())
+                return _json(200, self._listing_state())
             case ("GET", ["listing"]):
-                return Response.json(200, self._listing_state())
+                return _json(200, self._listing_state())
             case ("POST", ["tokens", "expire"]):
                 self.expire_tokens()
-                return Response.json(200, {"expired": True})
+                return _json(200, {"expired": True})
         raise AdminError(404, f"no admin route {request.method} {request.path}")
 
     def _listing_state(self) -> JSON:
@@ -726,7 +739,7 @@ class EccpSimulator(Simulator):
                 record.created = _admin_timestamp(created)
             if changed is not None:
                 record.changed = _admin_timestamp(changed)
-            return Response.json(status, {"data": record.serialise()})
+            return _json(status, {"data": record.serialise()})
 
     def _admin_edit(self, uuid: str, attributes: JSON) -> Response:
         """Edit any profile (a native, or a mirror tampered with on the site), bumping `changed`."""
@@ -739,7 +752,7 @@ class EccpSimulator(Simulator):
                 raise AdminError(404, f"no record {uuid}")
             record.attributes.update(attributes)
             record.changed = _admin_timestamp(changed) if changed is not None else int(self.now())
-            return Response.json(200, {"data": record.serialise()})
+            return _json(200, {"data": record.serialise()})
 
 
 def _admin_attributes(request: Request) -> JSON:
@@ -826,6 +839,16 @@ def _filters(pairs: list[tuple[str, str]]) -> list[Callable[[_Record], bool]]:
             raise JsonApiError(400, f"The filter {label} has no value.")
         tests.append(_filter_test(path, OPERATORS[operator], _filter_value(path, raw)))
     return tests
+
+
+def _bounds_changed(pairs: list[tuple[str, str]]) -> bool:
+    """True when the query filters on `changed` (filter[changed]… or a condition whose path is changed)."""
+    for key, value in pairs:
+        if key.startswith("filter[changed]"):
+            return True
+        if key.startswith("filter[") and key.endswith("[condition][path]") and value == "changed":
+            return True
+    return False
 
 
 def _filter_value(path: str, raw: str) -> Any:

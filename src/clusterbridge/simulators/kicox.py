@@ -80,6 +80,20 @@ _ISO_CODES = """
 """
 ISO_COUNTRIES = frozenset(_ISO_CODES.split())
 
+
+def _json(
+    status: int, payload: Any, content_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON answer. A lone surrogate the site holds (put there through /_admin, as hostile-input tests do) goes
+    out as a JSON escape ("\\ud800" is valid JSON, never valid UTF-8), as a platform that stores such text writes
+    it, instead of failing to encode."""
+    try:
+        return Response.json(status, payload, content_type, headers)
+    except UnicodeEncodeError:
+        body = json.dumps(payload, separators=(",", ":")).encode("ascii")
+        return Response(status, body, content_type, dict(headers or {}))
+
+
 # -- ForeignCluster validation: an error message per problem, "field: reason" --------------------------
 
 _TEXT_LIMITS: dict[str, tuple[int, int | None]] = {
@@ -190,7 +204,7 @@ class IngestError(Exception):
 
     def response(self) -> Response:
         body = {"errorCode": self.code, "errorMessage": self.message}
-        return Response.json(self.status, body, JSON_TYPE, self.headers)
+        return _json(self.status, body, JSON_TYPE, self.headers)
 
 
 def _xml_bytes(root: ET.Element) -> bytes:
@@ -406,7 +420,7 @@ class KicoxSimulator(Simulator):
                 },
             }
         }
-        return Response.json(200, envelope, JSON_TYPE)
+        return _json(200, envelope, JSON_TYPE)
 
     def _xml_envelope(self, page: list[Any], rows: int, page_no: int, total: int) -> Response:
         root = ET.Element("response")
@@ -471,7 +485,7 @@ class KicoxSimulator(Simulator):
                     continue
                 status, stored = self._store_foreign(item)
                 results.append({"extrlId": stored["extrlId"], "status": status, "frgnClstrId": stored["frgnClstrId"]})
-        return Response.json(200, {"results": results}, JSON_TYPE)
+        return _json(200, {"results": results}, JSON_TYPE)
 
     def _foreign_list(self, request: Request) -> Response:
         params = request.query()
@@ -485,22 +499,22 @@ class KicoxSimulator(Simulator):
                 matching = [f for f in matching if f.get("srcSysCd") == source]
             page = [dict(f) for f in matching[(page_no - 1) * rows : page_no * rows]]
         body = {"items": page, "totalCount": len(matching), "pageNo": page_no, "numOfRows": rows}
-        return Response.json(200, body, JSON_TYPE)
+        return _json(200, body, JSON_TYPE)
 
     # -- admin -------------------------------------------------------------------------------------------
 
     def _admin(self, request: Request, parts: list[str]) -> Response:
         match (request.method, parts):
             case ("GET", ["clusters"]):
-                return Response.json(200, {"clusters": self.clusters()})
+                return _json(200, {"clusters": self.clusters()})
             case ("GET", ["clusters", clstr_id]):
                 with self._lock:
                     found = self._clusters.get(clstr_id)
                 if found is None:
                     raise AdminError(404, f"no cluster {clstr_id}")
-                return Response.json(200, dict(found))
+                return _json(200, dict(found))
             case ("PUT", ["clusters", clstr_id]):
-                return Response.json(200, self._put_cluster(clstr_id, admin_body(request)))
+                return _json(200, self._put_cluster(clstr_id, admin_body(request)))
             case ("PATCH", ["clusters", clstr_id]):
                 return self._admin_edit_cluster(clstr_id, admin_body(request))
             case ("POST", ["clusters", clstr_id, "withdraw"]):
@@ -511,7 +525,7 @@ class KicoxSimulator(Simulator):
                         raise AdminError(404, f"no cluster {clstr_id}")
                 return Response.empty(204)
             case ("GET", ["foreign"]):
-                return Response.json(200, {"items": self.foreign()})
+                return _json(200, {"items": self.foreign()})
             case ("PATCH", ["foreign", extrl_id]):
                 return self._admin_edit_foreign(extrl_id, admin_body(request))
             case ("DELETE", ["foreign", extrl_id]):
@@ -524,21 +538,21 @@ class KicoxSimulator(Simulator):
                 extra = body.get("extra") or []
                 self._empty_listing = bool(body.get("empty", False))
                 self._extra_items = list(extra) if isinstance(extra, list) else [extra]
-                return Response.json(200, {"empty": self._empty_listing, "extra": self._extra_items})
+                return _json(200, {"empty": self._empty_listing, "extra": self._extra_items})
             case ("GET", ["listing"]):
-                return Response.json(200, {"empty": self._empty_listing, "extra": self._extra_items})
+                return _json(200, {"empty": self._empty_listing, "extra": self._extra_items})
             case ("POST", ["refuse"]):
                 self._refused = frozenset(str(x) for x in admin_body(request).get("extrl_ids") or [])
-                return Response.json(200, {"extrl_ids": sorted(self._refused)})
+                return _json(200, {"extrl_ids": sorted(self._refused)})
             case ("GET", ["quota"]):
-                return Response.json(200, self.quota_state())
+                return _json(200, self.quota_state())
             case ("POST", ["quota"]):
                 body = admin_body(request)
                 quota = body.get("daily_quota", self._daily_quota)
                 if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 0):
                     raise AdminError(400, "daily_quota must be a non-negative integer or null")
                 self.set_quota(quota, reset_used=bool(body.get("reset_used", False)))
-                return Response.json(200, self.quota_state())
+                return _json(200, self.quota_state())
         raise AdminError(404, f"no admin route {request.method} {request.path}")
 
     def _admin_edit_cluster(self, clstr_id: str, fields: JSON) -> Response:
@@ -547,7 +561,7 @@ class KicoxSimulator(Simulator):
             if clstr_id not in self._clusters:
                 raise AdminError(404, f"no cluster {clstr_id}")
             fields.setdefault("updtDt", kst_stamp(self.now()))
-            return Response.json(200, self._put_cluster(clstr_id, fields, replace=False))
+            return _json(200, self._put_cluster(clstr_id, fields, replace=False))
 
     def _admin_edit_foreign(self, extrl_id: str, fields: JSON) -> Response:
         """Someone on the Korean site tampers with a mirror."""
@@ -558,7 +572,7 @@ class KicoxSimulator(Simulator):
             stored.update({k: v for k, v in fields.items() if k not in {"extrlId", "frgnClstrId"}})
             if "updtDt" not in fields:
                 stored["updtDt"] = datetime.fromtimestamp(int(self.now()), KST).isoformat(timespec="seconds")
-            return Response.json(200, dict(stored))
+            return _json(200, dict(stored))
 
 
 def _item_error(extrl_id: str, problems: list[str]) -> JSON:

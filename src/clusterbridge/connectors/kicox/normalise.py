@@ -19,7 +19,7 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
     v = vocabulary
     hangul = fields.visible_name(rec.clstrNm, "clstrNm")
     romanised = v.romaniser.name(hangul)
-    own = plain_line(rec.clstrEngNm or "")
+    own = plain_line(rec.clstrEngNm or "", field="clstrEngNm")
     names = {"ko": hangul, "ko-Latn": romanised}
     if own:
         names["en"] = own
@@ -31,7 +31,7 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
     ksic = v.ksic_codes(x for x in (rec.ksicCd or "").split(",") if x.strip())
     basis = ksic or [code for label in known for code in label.ksic]
     ecosystems = unique(e for label in known for e in label.ecosystems) or v.ecosystems_for_ksic(basis)
-    intro = plain_text(rec.intrcn or "")
+    intro = plain_text(rec.intrcn or "", field="intrcn")
     complex_ko = plain_line(rec.cmplxNm or "")
     return Cluster(
         source=side,
