@@ -305,7 +305,7 @@ class TestDaemon:
 
     def test_it_keeps_running_over_the_corpus(self, bridge: Bridge, tmp_path: Path) -> None:
         corpus.inject(bridge, CASES)
-        env = {**bridge.env, "CLUSTERBRIDGE_SYNC_INTERVAL_MINUTES": "0.05", "CLUSTERBRIDGE_HTTP_PORT": "0",
+        env = {**bridge.env, "CLUSTERBRIDGE_SYNC_INTERVAL_MINUTES": "0.1", "CLUSTERBRIDGE_HTTP_PORT": "0",
                "CLUSTERBRIDGE_LOG_FORMAT": "json", "CLUSTERBRIDGE_LOG_LEVEL": "info"}
         output = tmp_path / "daemon.log"
         with output.open("w") as sink:

@@ -296,3 +296,15 @@ class TestReasons:
         assert s is not None
         weights = [r.weight for r in s.reasons]
         assert weights == sorted(weights, reverse=True)
+
+
+class TestSparseClusters:
+    """A cluster may name ecosystems but no industry code (or the reverse): the pair is still scored."""
+
+    def test_a_shared_ecosystem_without_any_code_on_one_side_scores(self, matcher: Matcher) -> None:
+        eu = battery_eu().model_copy(update={"nace_codes": ()})
+        kr = battery_kr()
+        found = matcher.score(eu, kr)
+        assert found is not None
+        assert 0 < found.score <= 1
+        assert "industries" not in {r.signal for r in found.reasons}

@@ -10,7 +10,7 @@ import pytest
 from clusterbridge.config import Settings, default_dir
 from clusterbridge.errors import ConfigurationError
 from clusterbridge.mapping.data import load_data
-from clusterbridge.partners import Matcher, load_weights
+from clusterbridge.partners import Matcher, load_weights, parse_weights
 from tests.partners.pairs import battery_eu, battery_kr
 
 SHIPPED = (default_dir("mappings") / "partner_weights.toml").read_text(encoding="utf-8")
@@ -72,7 +72,6 @@ BAD = {
     "negative weight": (lambda t: _set(t, "industries", "-0.1"), "signals.industries"),
     "text for a number": (lambda t: _set(t, "floor", '"forty"'), "texts.floor"),
     "share above one": (lambda t: _set(t, "one_sided", "1.5"), "countries.one_sided"),
-    "missing key": (lambda t: re.sub(r"(?m)^sme_heavy = .*$", "", t), "members.sme_heavy"),
     "misspelt key": (lambda t: t.replace("ecosystems = ", "ecosytems = "), "signals.ecosytems"),
     "floor above full": (lambda t: _set(t, "floor", "90"), "texts: floor (90.0) must be below full"),
     "all weights zero": (
@@ -95,3 +94,23 @@ class TestBadWeights:
         message = str(caught.value)
         assert expected in message
         assert "partner_weights.toml" in message
+
+
+class TestOverrides:
+    """An override in CLUSTERBRIDGE_CONFIG_DIR holds only what it changes (merged key by key); the weights as a
+    whole must still name every key."""
+
+    def test_an_override_of_one_key_changes_only_that_key(self, tmp_path: Path) -> None:
+        settings = _override(tmp_path, "[signals]\nindustries = 0.5\n")
+        weights = load_weights(settings)
+        shipped = load_weights(None)
+        assert weights.signals.industries == 0.5
+        assert weights.signals.countries == shipped.signals.countries
+        assert weights.texts == shipped.texts
+
+    def test_a_weights_document_missing_a_key_is_refused_naming_it(self) -> None:
+        import tomllib
+
+        doc = tomllib.loads(re.sub(r"(?m)^sme_heavy = .*$", "", SHIPPED))
+        with pytest.raises(ConfigurationError, match=r"members\.sme_heavy"):
+            parse_weights(doc, "partner_weights.toml")

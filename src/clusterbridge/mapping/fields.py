@@ -19,6 +19,7 @@ LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 def language(value: str | None, default: str) -> str:
     """A BCP 47 tag in lower case; ValueError naming the field for anything else (it would cross as a tag)."""
+    value = without_surrogates(value) if value is not None else None  # dropped, as everywhere at the edge
     if value is None or not value.strip():
         return default
     tag = language_tag(value)
@@ -27,9 +28,9 @@ def language(value: str | None, default: str) -> str:
     return tag
 
 
-def terms(values: Iterable[str]) -> list[str]:
+def terms(values: Iterable[str], field: str | None = None) -> list[str]:
     """Cleaned one-line terms, without blanks or repeats, in source order."""
-    return unique(x for x in (plain_line(s) for s in values) if x)
+    return unique(x for x in (plain_line(s, field=field) for s in values) if x)
 
 
 def total(*values: int | None) -> int | None:
@@ -37,15 +38,15 @@ def total(*values: int | None) -> int | None:
     return sum(known) if known else None
 
 
-def named(lang: str, value: str | None) -> dict[str, str]:
+def named(lang: str, value: str | None, field: str | None = None) -> dict[str, str]:
     """{lang: cleaned value}, or {} when there is nothing to show."""
-    text = plain_line(value or "")
+    text = plain_line(value or "", field=field)
     return {lang: text} if text else {}
 
 
-def text(value: str | None, lang: str) -> Text | None:
+def text(value: str | None, lang: str, field: str | None = None) -> Text | None:
     """Plain text with its language tag, or None when empty."""
-    cleaned = plain_text(value or "")
+    cleaned = plain_text(value or "", field=field)
     return Text(text=cleaned, lang=lang) if cleaned else None
 
 
@@ -54,9 +55,11 @@ def countries(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(unique(code for code in (country_code(v) for v in values if v.strip()) if code))
 
 
-def contact(name: str | None, email: str | None, phone: str | None, public: bool) -> Contact | None:
+def contact(name: str | None, email: str | None, phone: str | None, public: bool,
+            fields_named: tuple[str, str, str] = ("contact.name", "contact.email", "contact.phone")) -> Contact | None:
     """A contact person, or None when the source names nobody."""
-    fields = {k: plain_line(v or "") or None for k, v in (("name", name), ("email", email), ("phone", phone))}
+    fields = {k: plain_line(v or "", field=f) or None
+              for (k, v), f in zip((("name", name), ("email", email), ("phone", phone)), fields_named, strict=True)}
     if not any(fields.values()):
         return None
     return Contact(name=fields["name"], email=fields["email"], phone=fields["phone"], public=public)
@@ -65,7 +68,7 @@ def contact(name: str | None, email: str | None, phone: str | None, public: bool
 def visible_name(value: str, field: str) -> str:
     """A cleaned one-line name that shows at least one visible character (letters, digits, punctuation or
     symbols; not only zero-width characters, combining marks or spaces); ValueError naming the field otherwise."""
-    name = plain_line(value)
+    name = plain_line(value, field=field)
     if not any(unicodedata.category(ch)[0] in "LNPS" for ch in name):
         raise ValueError(f"{field}: the name has no visible characters")
     return name

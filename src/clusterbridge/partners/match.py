@@ -295,8 +295,11 @@ class Matcher:
         found = None
         if ecosystems or divisions:
             # overlap coefficient: a narrow cluster wholly inside a broad one's field is a full match
-            industries = self._w_industries * len(divisions) / min(len(eu.divisions), len(kr.divisions))
-            shared = self._w_ecosystems * len(ecosystems) / min(len(eu.ecosystems), len(kr.ecosystems))
+            # (a signal only counts when both sides have something of that kind: one may name ecosystems only)
+            industries = (self._w_industries * len(divisions) / min(len(eu.divisions), len(kr.divisions))
+                          if divisions else 0.0)
+            shared = (self._w_ecosystems * len(ecosystems) / min(len(eu.ecosystems), len(kr.ecosystems))
+                      if ecosystems else 0.0)
             found = _FieldMatch(ecosystems, divisions, industries, shared, industries + shared)
         run.fields[key] = found
         return found

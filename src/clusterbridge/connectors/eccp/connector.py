@@ -315,7 +315,7 @@ class EccpConnector(Connector):
             rows = [(str(raw.get("id", "")) if isinstance(raw, dict) else "", changed_seconds(raw)) for raw in doc.data]
             # an element that is not a resource has no key to de-duplicate by: it is passed on to be reported
             fresh = [raw for raw, (key, second) in zip(doc.data, rows, strict=True)
-                     if not isinstance(raw, dict) or window.fresh(key, second)]
+                     if not isinstance(raw, dict) or not key or window.fresh(key, second)]
             yield fresh, doc.meta.count
             if not window.advance(rows, more=doc.links.next is not None):
                 return

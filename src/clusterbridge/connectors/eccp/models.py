@@ -68,7 +68,7 @@ class EccpAttributes(BaseModel):
     field_nuts_region: str | None = None
     field_region_name: str | None = None
     field_city: str | None = None
-    field_year_established: int | None = Field(default=None, ge=1800)
+    field_year_established: int | None = Field(default=None, ge=1800, le=2100)
     field_members_sme: int | None = Field(default=None, ge=0)
     field_members_large: int | None = Field(default=None, ge=0)
     field_members_research: int | None = Field(default=None, ge=0)

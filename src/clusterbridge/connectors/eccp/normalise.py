@@ -3,6 +3,7 @@ for the other side (the renderer does that for each reader)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 from clusterbridge.connectors.eccp.models import EccpCluster
@@ -44,24 +45,36 @@ def normalise(rec: EccpCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         names={lang.split("-")[0]: title},
         name_en=title,
         name_en_origin="source",
-        acronym=plain_line(a.field_acronym or "") or None,
+        acronym=plain_line(a.field_acronym or "", field="field_acronym") or None,
         country=country,
-        region_code=plain_line(a.field_nuts_region or "").upper() or None,
-        region=fields.named("en", a.field_region_name),
-        city=fields.named("en", a.field_city),
+        region_code=_nuts(a.field_nuts_region),
+        region=fields.named("en", a.field_region_name, "field_region_name"),
+        city=fields.named("en", a.field_city, "field_city"),
         website=url(a.field_website.uri if a.field_website else None),
         year_established=a.field_year_established,
         members=members,
         ecosystems=tuple(unique(vocabulary.ecosystem(e) for e in a.field_ecosystems if e.strip())),
-        sectors=tuple(fields.terms(a.field_sectors)),
-        technologies=tuple(fields.terms(a.field_technologies)),
+        sectors=tuple(fields.terms(a.field_sectors, "field_sectors")),
+        technologies=tuple(fields.terms(a.field_technologies, "field_technologies")),
         nace_codes=tuple(vocabulary.nace_codes(a.field_nace_codes)),
         description=description,
         cooperation=Cooperation(
-            seeking=fields.text(coop.seeking, lang) if coop else None,
-            offering=fields.text(coop.offering, lang) if coop else None,
+            seeking=fields.text(coop.seeking, lang, "field_cooperation_interest.seeking") if coop else None,
+            offering=fields.text(coop.offering, lang, "field_cooperation_interest.offering") if coop else None,
             target_countries=fields.countries(coop.target_countries if coop else []),
         ),
         quality_label=a.field_esca_label,
-        contact=fields.contact(contact.name, contact.email, contact.phone, contact.public) if contact else None,
+        contact=fields.contact(contact.name, contact.email, contact.phone, contact.public,
+                               ("field_contact.name", "field_contact.email", "field_contact.phone"))
+        if contact else None,
     )
+
+
+_NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
+
+
+def _nuts(value: str | None) -> str | None:
+    """A NUTS 2021 code (two letters and up to three more letters or digits); anything else is dropped, as a
+    region code is only ever shown beside the region's name."""
+    code = plain_line(value or "").upper().replace(" ", "")
+    return code if _NUTS.match(code) else None

@@ -25,14 +25,14 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         names["en"] = own
     region = v.region(rec.ctprvnNm)
     region_names = {"ko": region.name_ko, "en": region.name_en} if region else v.place(rec.ctprvnNm)
-    labels_ko = [x for x in (plain_line(x) for x in re.split(r"[,;/]", rec.indutyNm or "")) if x]
+    labels_ko = [x for x in (plain_line(x, field="indutyNm") for x in re.split(r"[,;/]", rec.indutyNm or "")) if x]
     known = [label for x in labels_ko if (label := v.industry_label(x)) is not None]
     labels_en = [label.label_en if (label := v.industry_label(x)) else v.romaniser.term(x) for x in labels_ko]
     ksic = v.ksic_codes(x for x in (rec.ksicCd or "").split(",") if x.strip())
     basis = ksic or [code for label in known for code in label.ksic]
     ecosystems = unique(e for label in known for e in label.ecosystems) or v.ecosystems_for_ksic(basis)
     intro = plain_text(rec.intrcn or "", field="intrcn")
-    complex_ko = plain_line(rec.cmplxNm or "")
+    complex_ko = plain_line(rec.cmplxNm or "", field="cmplxNm")
     return Cluster(
         source=side,
         source_id=rec.clstrId,
@@ -46,7 +46,7 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         region_code=region.iso_code if region else None,
         region=region_names,
         city=v.place(rec.signguNm),
-        address=plain_line(rec.rdnmadr or "") or None,
+        address=plain_line(rec.rdnmadr or "", field="rdnmadr") or None,
         industrial_complex={"ko": complex_ko, "en": v.romaniser.name(complex_ko)} if complex_ko else {},
         website=url(rec.hmpgUrl),
         year_established=rec.estblYear,
@@ -56,10 +56,11 @@ def normalise(rec: KicoxCluster, side: str, vocabulary: Vocabulary) -> Cluster:
         ksic_codes=tuple(ksic),
         description=Text(text=intro, lang="ko") if intro else None,
         cooperation=Cooperation(
-            seeking=fields.text(rec.cprtnIntrstCn, "ko"),
+            seeking=fields.text(rec.cprtnIntrstCn, "ko", "cprtnIntrstCn"),
             target_countries=fields.countries((rec.cprtnNatnCd or "").split(",")),
         ),
-        contact=fields.contact(rec.chargerNm, rec.chargerEmail, rec.chargerTelno, rec.chargerOthbcAt == "Y"),
+        contact=fields.contact(rec.chargerNm, rec.chargerEmail, rec.chargerTelno, rec.chargerOthbcAt == "Y",
+                               ("chargerNm", "chargerEmail", "chargerTelno")),
     )
 
 
