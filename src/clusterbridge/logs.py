@@ -48,9 +48,9 @@ class Redactor:
 
 # Loggers whose info lines repeat, request by request, what the client already logs at debug (with full
 # URLs): they speak at the configured level only when that is debug, else from warnings up.
-# libraries whose info lines repeat what the service logs itself (httpx: every request, with its URL; alembic:
-# "Context impl SQLiteImpl" on every migration check): shown from warnings up unless the level is debug
-_CHATTY = ("httpx", "alembic.runtime.migration")
+# libraries whose info lines say nothing to an operator (httpx: every request, with its URL, which the client
+# logs itself; alembic: the plugins it sets up when loaded): shown from warnings up unless the level is debug
+_CHATTY = ("httpx", "alembic.runtime.plugins")
 _HANDLER_NAME = "clusterbridge"
 
 
