@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,10 +35,30 @@ def free_port() -> int:
 
 
 def start_daemon(bridge: Bridge, **env: str) -> subprocess.Popen[str]:
+    """A daemon whose output goes to files (a pipe nobody reads would fill and block it)."""
     full = dict(bridge.env, CLUSTERBRIDGE_SYNC_INTERVAL_MINUTES=INTERVAL, CLUSTERBRIDGE_LOG_FORMAT="json",
                 CLUSTERBRIDGE_LOG_LEVEL="info", **env)
-    return subprocess.Popen([sys.executable, "-m", "clusterbridge", "daemon"], env=full, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    out = tempfile.NamedTemporaryFile("w+", suffix=".out", delete=False)  # noqa: SIM115 - closed by stop()
+    err = tempfile.NamedTemporaryFile("w+", suffix=".err", delete=False)  # noqa: SIM115 - closed by stop()
+    process = subprocess.Popen([sys.executable, "-m", "clusterbridge", "daemon"], env=full, stdout=out, stderr=err,
+                               text=True)
+    OUTPUT[process.pid] = (out, err)
+    return process
+
+
+OUTPUT: dict[int, tuple[Any, Any]] = {}
+
+
+def output(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """What a finished daemon wrote, its files closed and removed."""
+    out, err = OUTPUT.pop(process.pid)
+    texts = []
+    for handle in (out, err):
+        handle.close()
+        path = Path(handle.name)
+        texts.append(path.read_text(encoding="utf-8"))
+        path.unlink()
+    return texts[0], texts[1]
 
 
 def runs(bridge: Bridge) -> list[sa.Row[Any]]:
@@ -60,7 +82,8 @@ def wait_until(check: Any, timeout: float = 60.0) -> Any:
 
 def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    out, err = output(process)
     return process.returncode, out, err
 
 
@@ -108,9 +131,10 @@ class TestEndpoints:
     def test_a_platform_failing_makes_readiness_fail_and_the_daemon_keeps_going(self, bridge: Bridge) -> None:
         port = free_port()
         bridge.kicox.stop()  # the Korean platform is away: every run fails its directions
-        daemon = start_daemon(bridge, CLUSTERBRIDGE_HTTP_PORT=str(port), CLUSTERBRIDGE_READY_MAX_FAILING_MINUTES="0")
+        daemon = start_daemon(bridge, CLUSTERBRIDGE_HTTP_PORT=str(port), CLUSTERBRIDGE_READY_MAX_FAILING_MINUTES="0.1")
         try:
             wait_until(lambda: len([r for r in runs(bridge) if r.status == "failed"]) >= 2)
+            time.sleep(7)  # failing for longer than the 0.1 minute allowed
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
             assert ready.status_code == 503
             assert ready.json()["ready"] is False
@@ -159,6 +183,7 @@ class TestReplicas:
             survivor = second if victim is first else first
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=10)
+            output(victim)
             killed_at = time.time()
             wait_until(lambda: any(r.pid == survivor.pid and r.started_at.timestamp() > killed_at
                                    and r.status != "running" for r in runs(bridge)), timeout=60)
