@@ -72,11 +72,12 @@ class TestGracefulStop:
     def test_sigterm_during_a_first_full_sync_then_an_incremental_sync_leaves_nothing_missing(
             self, bridge: Bridge, stop_after: float) -> None:
         # slow enough that every stop point lands inside the run (its writes take several seconds)
-        bridge.eccp.set_faults(FaultSpec.parse("latency=0.1"))
-        bridge.kicox.set_faults(FaultSpec.parse("latency=0.3"))
+        bridge.eccp.set_faults(FaultSpec.parse("latency=0.3"))
+        bridge.kicox.set_faults(FaultSpec.parse("latency=0.6"))
         run = bridge.popen("sync")
         wait_for_a_run(bridge)
         time.sleep(stop_after)
+        assert run.poll() is None, "the run ended before the stop: slow the platforms down further"
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 1  # stopped: not in sync yet
         bridge.eccp.set_faults(FaultSpec.parse(""))
