@@ -13,18 +13,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from clusterbridge.store.tables import record_errors
+from clusterbridge.simulators import load_default_seed
+from clusterbridge.store.tables import partner_suggestions, record_errors
 from tests.e2e.harness import Bridge
 from tests.reliability.support import (
     CliRun,
     Figures,
     Platforms,
+    SeedData,
     census,
     ledger,
     ledger_disagreements,
 )
-
-corpus = pytest.importorskip("tests.hostile.corpus", reason="the hostile-input corpus (tests/hostile/) is not here")
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
@@ -58,7 +58,7 @@ def unsafe(value: Any, path: str = "") -> list[str]:
     return found
 
 
-def private_contact(case: Any) -> list[str]:
+def private_contact(case: Any) -> list[str]:  # a tests.hostile.corpus.Case
     """The contact values of a case's record that its source keeps private."""
     record = case.records[-1]
     if not isinstance(record, dict):
@@ -76,7 +76,7 @@ def private_contact(case: Any) -> list[str]:
     return [v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= 5]
 
 
-def predecessor(case: Any) -> dict[str, Any]:
+def predecessor(case: Any) -> dict[str, Any]:  # a tests.hostile.corpus.Case
     """A plain, valid version of the case's record under its id, written long before the hostile one."""
     record = case.records[0]
     if case.platform == "eccp":
@@ -100,6 +100,8 @@ class TestHostileInput:
     def test_the_corpus_is_quarantined_or_cleaned_and_harms_nothing_else(
         self, platforms: Platforms, figures: Figures
     ) -> None:
+        corpus = pytest.importorskip("tests.hostile.corpus", reason="the hostile-input corpus (tests/hostile/) is "
+                                     "not in this tree")
         cases = corpus.load()
         assert len(cases) >= MIN_CASES
         bridge = platforms.start()
@@ -171,3 +173,28 @@ class TestHostileInput:
             rows = conn.execute(sa.select(record_errors.c.native_id, record_errors.c.reason)
                                 .where(record_errors.c.reason.contains("internal error")))
             return [(r.native_id, r.reason) for r in rows]
+
+
+class TestOneHostileRecordHarmsNoOtherFeature:
+    """A hostile record is that record's problem: the work done for every other record goes on."""
+
+    def test_unknown_and_marked_up_nace_codes_leave_partner_suggestions_working(
+        self, platforms: Platforms, figures: Figures
+    ) -> None:
+        bridge = platforms.start(seed=SeedData(load_default_seed("eccp"), load_default_seed("kicox")))
+        corpus_like = {"title": "Hostile Test Cluster", "field_country": "DE", "status": True, "field_origin": "eccp",
+                       "field_nace_codes": ["Z99.9", "<b>C26</b>", "C26.1"]}  # tests/hostile: eccp-code-nace-unknown
+        bridge.admin(bridge.eccp, "PUT", "/records/hx-e-113", {"attributes": corpus_like})
+        run = platforms.cli("sync")
+        with ledger(platforms.database_url) as engine, engine.connect() as conn:
+            suggestions = conn.execute(sa.select(sa.func.count()).select_from(partner_suggestions)).scalar_one()
+        problems = no_crash(run)
+        if "partners.refresh_failed" in run.stderr:
+            start = run.stderr.find("partners.refresh_failed")
+            problems.append(f"partner suggestions failed for the whole run: {run.stderr[start:start + 200]}")
+        if not suggestions:
+            problems.append("no partner suggestions were computed")
+        figures["exit_code"] = run.code
+        figures["partner_suggestions"] = suggestions
+        figures["problems"] = problems
+        assert not problems, "\n".join(problems)
