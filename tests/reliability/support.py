@@ -179,6 +179,7 @@ def connector_config(tmp: Path, **overrides: Any) -> Path:
 
 
 def make_platforms(seed: SeedData, database_url: str, tmp: Path, **overrides: Any) -> Platforms:
+    """Platforms for one family of trials: the ledger migrated once, connector settings under `tmp`."""
     engine = db.make_engine(database_url)
     try:
         db.upgrade(engine)
@@ -231,7 +232,6 @@ class Platforms:
     database_url: str
     config_dir: Path
     workdir: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
     bridge: Bridge | None = None
     tap: RequestTap = field(default_factory=RequestTap)
 
@@ -251,7 +251,6 @@ class Platforms:
         secrets = {"eccp_client_secret": CLIENT_SECRET, "kicox_service_key": SERVICE_KEY, "kicox_api_key": API_KEY}
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLUSTERBRIDGE_")}
         env.update({f"CLUSTERBRIDGE_{k.upper()}": v for k, v in (values | secrets).items()})
-        env.update(self.extra_env)
         settings = Settings(**values, **{k: SecretStr(v) for k, v in secrets.items()}, _env_file=None)
         self.bridge = Bridge(eccp, kicox, settings, env)
         return self.bridge
