@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench lock clean
+.PHONY: demo test lint typecheck bench reliability lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_throughput.py
+
+# The reliability goals at their full counts (`make test` runs them too, at small counts); each prints what it
+# measured at the end and keeps it under tests/reliability/results/. Takes hours, not minutes.
+reliability: $(STAMP)
+	CLUSTERBRIDGE_RELIABILITY_TRIALS=100 CLUSTERBRIDGE_RELIABILITY_STORMS=5 CLUSTERBRIDGE_RELIABILITY_SECONDS=60 \
+		$(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
 
 # Re-pin every dependency to what resolves today (run after changing pyproject.toml).
 lock:

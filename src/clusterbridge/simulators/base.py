@@ -38,9 +38,11 @@ LOOPBACK = "127.0.0.1"
 MAX_READ_BODY = 16 * 1024 * 1024
 
 # Probabilistic faults, in the order one uniform draw is matched against their cumulative probabilities:
-# at most one fault a request, and the same seed gives the same sequence for the same requests.
-FAULT_ORDER: tuple[str, ...] = ("error503", "reset", "slow", "truncate", "garble", "gateway", "xml")
-BASE_FAULTS: frozenset[str] = frozenset(FAULT_ORDER[:5])
+# at most one fault a request, and the same seed gives the same sequence for the same requests. Kinds added
+# later go at the end, so that a spec without them draws exactly as it did before.
+FAULT_ORDER: tuple[str, ...] = ("error503", "reset", "slow", "truncate", "garble", "gateway", "xml", "error429",
+                                "gateway99")
+BASE_FAULTS: frozenset[str] = frozenset({"error503", "reset", "slow", "truncate", "garble", "error429"})
 # Faults after which a write may or may not have been applied: the client cannot tell which.
 _AMBIGUOUS = frozenset({"reset", "slow", "truncate"})
 
@@ -72,6 +74,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "gateway": _probability,
     "xml": _probability,
     "quota": _optional_int,
+    "error429": _probability,
+    "gateway99": _probability,
 }
 
 
@@ -80,8 +84,10 @@ class FaultSpec:
     """What goes wrong, and how often: probabilities are per API request, drawn from `seed`.
 
     `latency` seconds are added to every API response; `rate_limit` caps requests a second (429 with
-    Retry-After above it); `slow` answers after `slow_delay` seconds; `retry_after` is the Retry-After of
-    a 503. `gateway`, `xml` and `quota` are habits of the KICOX read service only.
+    Retry-After above it); `error429` answers 429 at random, whatever the pace (a platform throttling for
+    reasons of its own); `slow` answers after `slow_delay` seconds; `retry_after` is the Retry-After of a 503
+    or a random 429. `gateway` (codes 01/02/04/05), `gateway99` (code 99, UNKNOWN_ERROR), `xml` and `quota`
+    are habits of the KICOX read service only.
 
     Faults hit the platform API only, never /_admin. ECCP's /oauth/token gets latency, the rate limit and
     error503 (deployments take it down too) but no reset/slow/truncate/garble. After reset, slow or truncate,
@@ -101,6 +107,8 @@ class FaultSpec:
     gateway: float = 0.0
     xml: float = 0.0
     quota: int | None = None
+    error429: float = 0.0
+    gateway99: float = 0.0
 
     def __post_init__(self) -> None:
         for name in FAULT_ORDER:
@@ -427,6 +435,8 @@ class Simulator(ABC):
         self._count_fault(kind)
         if kind == "error503":
             return self._unavailable(request, faults.retry_after)
+        if kind == "error429":
+            return self._too_many(request, faults.retry_after)
         if kind == "reset":
             if applied:
                 self._call(request, write)

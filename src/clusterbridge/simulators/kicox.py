@@ -217,7 +217,7 @@ class KicoxSimulator(Simulator):
 
     platform: ClassVar[str] = "kicox"
     default_port: ClassVar[int] = 8082
-    fault_keys: ClassVar[frozenset[str]] = Simulator.fault_keys | {"gateway", "xml", "quota"}
+    fault_keys: ClassVar[frozenset[str]] = Simulator.fault_keys | {"gateway", "gateway99", "xml", "quota"}
 
     def __init__(
         self,
@@ -320,13 +320,15 @@ class KicoxSimulator(Simulator):
 
     def _fault_scope(self, request: Request) -> frozenset[str]:
         if request.path == READ_PATH:
-            extra = {"gateway", "xml"} if _wants_json(request) else {"gateway"}
+            extra = {"gateway", "gateway99", "xml"} if _wants_json(request) else {"gateway", "gateway99"}
             return BASE_FAULTS | extra
         return BASE_FAULTS
 
     def _extra_fault(self, kind: str, request: Request) -> Response:
         if kind == "gateway":
             return GatewayError(self.random_choice(RETRYABLE_GATEWAY_CODES)).response()
+        if kind == "gateway99":
+            return GatewayError("99").response()
         try:
             return self._read(request, force_xml=True)  # "xml": type=json not honoured
         except GatewayError as error:
