@@ -32,7 +32,7 @@ import structlog
 from clusterbridge.abc import Connector, MirrorWrite, NativeRecord, RecordProblem, Translator, WriteResult
 from clusterbridge.config import Settings
 from clusterbridge.errors import ConfigurationError, LockLost, PlatformError, QuotaExhausted, RecordRefused
-from clusterbridge.mapping.linkage import Match, ProfileIndex, candidate_pairs, settle_pairs
+from clusterbridge.mapping.linkage import Match, Pair, ProfileIndex, candidate_pairs, settle_pairs
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
@@ -64,6 +64,7 @@ PUBLISHED_STATE = "partners_published"
 # beyond this many changed natives in one run, partner suggestions are recomputed whole
 CHANGED_LIMIT = 5000
 RETRY_CHUNK = 500  # records retried by id per batch
+CONTEST_ROUNDS = 8  # how far a partial run follows stored rule-11 matches its pulled natives contest
 PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
               "skip": "skipped", "link": "linked", "quarantine": "quarantined", "delete": "deleted"}
 
@@ -95,6 +96,8 @@ class _Run:
     # profiles whose state this run saw (their home natives are planned again)
     seen_profiles: set[str] = field(default_factory=set)
     matches: dict[str, Match] = field(default_factory=dict)
+    # natives (side:id) whose rule-11 link this run's settling changed: planned again though not pulled
+    relinked: set[str] = field(default_factory=set)
     preview_limit: int = 0
     # natives whose stored snapshot this run changed (side, id), and those whose published partners moved
     changed: set[tuple[str, str]] = field(default_factory=set)
@@ -476,30 +479,71 @@ class SyncEngine:
     def _settle_matches(self, run: _Run, runs: Sequence[_DirectionRun]) -> None:
         """Settle which native of a home side has its own profile on the other side, once both were read.
 
-        Pairs are scored for the home natives this run pulled; the stored matches stand for the ones it did
-        not pull (an incremental run)."""
+        A complete full listing settles every pair afresh. A run that saw part of a side (an incremental run, a
+        listing that ended early) scores the home natives it pulled, together with every stored home native
+        that holds a profile those could take or that this run pulled: the same contest a full run would hold
+        for those profiles, so no profile goes to two natives. The stored matches stand for the rest. Natives
+        whose link this settling changed, on either side, are planned again though not pulled (a direction
+        that read its whole listing has planned them already)."""
         for d in self.bridge.directions:
             if not d.source.home_countries:
                 continue
             r = next((x for x in runs if x.direction == d), None)
             profiles = [c for k, c in run.candidates.items() if k.startswith(f"{d.target.name}:")]
-            homes = [c for c in r.deferred.values()] if r is not None else []
-            fresh = settle_pairs(candidate_pairs(homes, profiles, self.vocabulary.data.links))
+            stored = {x.home_id: Match(x.home_id, x.profile_id, x.score, x.method)
+                      for x in self.ledger.matches(d.source.name)}
             complete = r is not None and r.full and r.ended_on_error is None and not r.failed
-            # the home natives this run scored: every one of an incremental run (a few); of a full listing that
-            # ended early, those with candidates (the rest keep what is stored until a complete listing)
-            pulled = (r.home_pulled | set(r.deferred)) if r is not None else set()
+            if r is None or r.failed:
+                scope: set[str] = set()
+                fresh: list[Match] = []
+            elif complete:
+                scope = set(stored) | set(r.deferred)
+                fresh = settle_pairs(candidate_pairs(r.deferred.values(), profiles, self.vocabulary.data.links))
+            else:
+                # the home natives this run scored: every one of an incremental run (a few); of a full listing
+                # that ended early, those with candidates (the rest keep what is stored until a complete listing)
+                scope, fresh = self._contest(run, r, profiles, stored)
             taken = {m.profile_id for m in fresh}
-            kept = [] if complete else [
-                Match(x.home_id, x.profile_id, x.score, x.method) for x in self.ledger.matches(d.source.name)
-                if x.home_id not in pulled and x.profile_id not in taken]
+            kept = [m for h, m in stored.items() if h not in scope and m.profile_id not in taken]
             if not run.dry_run and r is not None and not r.failed:
                 self.ledger.save_matches(d.source.name, d.target.name,
                                          [(m.home_id, m.profile_id, m.score, m.method) for m in fresh],
-                                         None if complete else pulled)
-            for m in fresh + kept:
+                                         None if complete else scope)
+            after = {m.home_id: m for m in fresh + kept}
+            for m in after.values():
                 run.matches[f"{d.source.name}:{m.home_id}"] = m
                 run.matches[f"{d.target.name}:{m.profile_id}"] = m
+            # even after a complete listing of this side: the other side's run may have been partial
+            run.relinked |= {f"{d.source.name}:{h}" for h in set(stored) | set(after)
+                             if (stored.get(h) and stored[h].profile_id) != (after.get(h) and after[h].profile_id)}
+            run.relinked |= {f"{d.target.name}:{p}" for p in
+                             {m.profile_id for m in stored.values()} ^ {m.profile_id for m in after.values()}}
+
+    def _contest(self, run: _Run, r: _DirectionRun, profiles: Sequence[Cluster],
+                 stored: Mapping[str, Match]) -> tuple[set[str], list[Match]]:
+        """The pairs a partial run settles: its pulled home natives, and (until no more join) the stored home
+        natives holding a profile one of those could take or that this run pulled. Returns the home natives
+        settled and their matches."""
+        d = r.direction
+        index = ProfileIndex(profiles, self.vocabulary.data.links)
+        scope = r.home_pulled | set(r.deferred)
+        pairs = [pair for home in r.deferred.values() for pair in index.pairs(home)]
+        contested = {k.split(":", 1)[1] for k in run.seen_profiles if k.startswith(f"{d.target.name}:")}
+        for _ in range(CONTEST_ROUNDS):
+            contested |= {p.profile_id for p in pairs}
+            joining = sorted(h for h, m in stored.items() if m.profile_id in contested and h not in scope)
+            if not joining:
+                break
+            scope |= set(joining)
+            snapshots = self.ledger.native_snapshots(d.source.name, joining)
+            for home_id in joining:
+                snapshot = snapshots.get(home_id)
+                if snapshot is None:  # nothing to score it from: its stored match competes as it stands
+                    m = stored[home_id]
+                    pairs.append(Pair(m.home_id, m.profile_id, m.score, m.score, m.method))
+                else:
+                    pairs.extend(index.pairs(Cluster.model_validate_json(snapshot)))
+        return scope, settle_pairs(pairs)
 
     def _linked_to(self, run: _Run, d: Direction, cluster: Cluster) -> str | None:
         """The target's own profile of this native, when rule 11 links them. A home native is linked while its
@@ -584,6 +628,8 @@ class SyncEngine:
                 match = run.matches.get(key)
                 if key.startswith(f"{d.target.name}:") and match is not None and match.home_id not in planned:
                     wanted.add(match.home_id)
+        prefix = f"{d.source.name}:"
+        wanted |= {k.removeprefix(prefix) for k in run.relinked if k.startswith(prefix)} - planned
         if not wanted:
             return
         ordered = sorted(wanted)
