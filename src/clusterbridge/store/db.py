@@ -229,6 +229,7 @@ class SyncLock:
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted "
                 "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": _PG_LOCK_KEY}).scalar()
         except sa.exc.DBAPIError as exc:
+            self._conn.invalidate()  # the session is gone, and the lock with it: never use the connection again
             raise LockLost(f"the database session holding the sync lock is gone ({exc.orig}); "
                            "stopping before another sync can overlap") from exc
         if not held:
@@ -238,9 +239,10 @@ class SyncLock:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-            except sa.exc.DBAPIError:
-                conn.invalidate()  # the session is gone, and the lock with it
+                if not conn.invalidated:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+            except sa.exc.SQLAlchemyError:  # the session is gone (or its connection unusable), and the lock with it
+                conn.invalidate()
             finally:
                 conn.close()
         if self._fd is not None:
