@@ -479,7 +479,7 @@ class SyncEngine:
     def _settle_matches(self, run: _Run, runs: Sequence[_DirectionRun]) -> None:
         """Settle which native of a home side has its own profile on the other side, once both were read.
 
-        A complete full listing settles every pair afresh. A run that saw part of a side (an incremental run, a
+        A complete, trusted full listing settles every pair afresh. A run that saw part of a side (an incremental run, a
         listing that ended early) scores the home natives it pulled, together with every stored home native
         that holds a profile those could take or that this run pulled: the same contest a full run would hold
         for those profiles, so no profile goes to two natives. The stored matches stand for the rest. Natives
@@ -492,7 +492,8 @@ class SyncEngine:
             profiles = [c for k, c in run.candidates.items() if k.startswith(f"{d.target.name}:")]
             stored = {x.home_id: Match(x.home_id, x.profile_id, x.score, x.method)
                       for x in self.ledger.matches(d.source.name)}
-            complete = r is not None and r.full and r.ended_on_error is None and not r.failed
+            # a full listing that is whole and trusted (an empty or shrunken one settles nothing afresh)
+            complete = r is not None and r.full and r.trusted and r.ended_on_error is None and not r.failed
             if r is None or r.failed:
                 scope: set[str] = set()
                 fresh: list[Match] = []
