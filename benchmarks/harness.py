@@ -8,6 +8,7 @@ shared and noisy, so absolute seconds say little on their own.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -129,7 +130,136 @@ class _Recording:
 
 
 class RecordingEccp(_Recording, EccpSimulator):
-    pass
+    """The ECCP simulator with two indexes, so that its cost a request stays flat as N grows: the wire reference
+    must measure the wire, not the simulator's scans. Shipped, it finds a mirror by walking every record (each
+    create of a first sync walks them all: quadratic in N) and filters and sorts every record for each listing
+    page. Here a mirror is found by (origin, external id), and a listing page is served from the records of the
+    filtered origin changed at or after the page's `changed` bound, in that order (a superset of what matches,
+    which the simulator's own listing then filters, sorts, counts and pages exactly as before). Any change the
+    indexes do not follow themselves (an edit, a delete, anything through /_admin) rebuilds them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._by_key: dict[tuple[Any, Any], list[Any]] = {}
+        self._by_origin: dict[Any, list[Any]] = {}
+        self._indexed = False
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def _order(record: Any) -> tuple[int, int]:
+        return record.changed, record.nid
+
+    def _index(self, record: Any) -> None:
+        key = (record.origin, record.attributes.get("field_external_id"))
+        self._by_key.setdefault(key, []).append(record)
+        bisect.insort(self._by_origin.setdefault(record.origin, []), record, key=self._order)
+
+    def _ensure_index(self) -> bool:
+        """Build the indexes if they are stale; False when a record's origin or id cannot be a key."""
+        if not self._indexed:
+            self._by_key, self._by_origin = {}, {}
+            try:
+                for record in self._records.values():
+                    self._index(record)
+            except TypeError:
+                return False
+            self._indexed = True
+        return True
+
+    def _stale(self) -> None:
+        self._indexed = False
+
+    def load(self, seed: Mapping[str, Any]) -> None:
+        super().load(seed)
+        self._stale()
+
+    def _new_record(self, attributes: dict[str, Any], uuid: str | None = None) -> Any:
+        with self._lock:
+            record = super()._new_record(attributes, uuid)
+            if self._indexed:
+                try:
+                    self._index(record)
+                except TypeError:
+                    self._stale()
+            return record
+
+    def _find_mirror(self, origin: Any, external_id: Any) -> Any:
+        with self._lock:
+            try:
+                if self._ensure_index():
+                    for record in self._by_key.get((origin, external_id), []):
+                        if record.id in self._records and record.origin == origin and \
+                                record.attributes.get("field_external_id") == external_id:
+                            return record
+                    return None
+            except TypeError:
+                pass
+            return super()._find_mirror(origin, external_id)
+
+    def _get(self, uuid: str) -> Any:
+        with self._lock:  # never while a listing has swapped the records for its candidates
+            return super()._get(uuid)
+
+    def _patch(self, request: Request, uuid: str) -> Response:
+        try:
+            return super()._patch(request, uuid)
+        finally:
+            self._stale()
+
+    def _delete(self, uuid: str) -> Response:
+        try:
+            return super()._delete(uuid)
+        finally:
+            self._stale()
+
+    def _admin(self, request: Request, parts: list[str]) -> Response:
+        try:
+            return super()._admin(request, parts)
+        finally:
+            self._stale()
+
+    def _candidates(self, request: Request) -> list[Any] | None:
+        """The records a listing can show, in (changed, nid) order; None when the query is not one indexed."""
+        groups: dict[str, dict[str, str]] = {}
+        for key, value in request.query_pairs():
+            if key.startswith("filter["):
+                label, _, rest = key[len("filter["):].partition("]")
+                groups.setdefault(label, {})[rest.rstrip("]") if rest else ""] = value
+        origin: str | None = None
+        since: int | None = None
+        for label, parts in groups.items():
+            if "[condition][path" in parts:
+                path = parts.get("[condition][path", "")
+                operator = parts.get("[condition][operator", "=")
+                value = parts.get("[condition][value")
+            else:
+                path, operator, value = label, parts.get("[operator", "="), parts.get("", parts.get("[value"))
+            if path == "field_origin" and operator == "=" and value is not None:
+                origin = value
+            elif path == "changed" and operator in {">=", ">"} and value is not None and value.lstrip("-").isdigit():
+                since = int(value)
+        if origin is None or not self._ensure_index():
+            return None
+        rows = self._by_origin.get(origin, [])
+        if since is not None:
+            rows = rows[bisect.bisect_left(rows, (since, -(2**62)), key=self._order):]
+        return rows
+
+    def _list(self, request: Request) -> Response:
+        with self._lock:
+            touching = self._listing.touch_after_page is not None
+            candidates = self._candidates(request)
+            if candidates is None:
+                response = super()._list(request)
+            else:
+                everything = self._records
+                self._records = {record.id: record for record in candidates}
+                try:
+                    response = super()._list(request)
+                finally:
+                    self._records = everything
+            if touching:
+                self._stale()
+            return response
 
 
 class RecordingKicox(_Recording, KicoxSimulator):
