@@ -81,6 +81,7 @@ def first_sync(seeds: Seeds, config: Path, folder: Path, ledger: AbstractContext
             dry_calls = sims.take_calls()
             say(f"{label}: bare pull of the same {count_calls(dry_calls)[0]} requests")
             bare_pull = replay(dry_calls, sims.eccp.url, sims.kicox.url, folder, only_reads=True)
+            sims.take_calls()  # the bare pull's own requests, which the simulators recorded too
             print(f"{label} pull and plan: dry run {dry.seconds:.2f} s, bare pull {bare_pull.seconds:.2f} s "
                   f"({bare_pull.requests} requests)")
             rows.append(ratio_row(f"2. pull and plan (`--dry-run`) vs bare pull, {label}", dry.seconds,
@@ -126,6 +127,7 @@ def _no_change(sims: Platforms, env: dict[str, str], first: Run, folder: Path, l
     again_calls = sims.take_calls()
     requests, writes = count_calls(again_calls)
     bare = replay(again_calls, sims.eccp.url, sims.kicox.url, folder, only_reads=True)
+    sims.take_calls()
     print(f"{label} full reconcile, nothing changed: {again.seconds:.2f} s, {requests} requests, {writes} writes; "
           f"bare listing {bare.seconds:.2f} s ({bare.requests} requests)")
     rows.append(ratio_row(f"3. no-change full reconcile vs bare listing of natives and mirrors, {label}",
