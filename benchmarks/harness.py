@@ -227,16 +227,17 @@ class RecordingEccp(_Recording, EccpSimulator):
         origin: str | None = None
         since: int | None = None
         for label, parts in groups.items():
+            bound: str | None
             if "[condition][path" in parts:
                 path = parts.get("[condition][path", "")
                 operator = parts.get("[condition][operator", "=")
-                value = parts.get("[condition][value")
+                bound = parts.get("[condition][value")
             else:
-                path, operator, value = label, parts.get("[operator", "="), parts.get("", parts.get("[value"))
-            if path == "field_origin" and operator == "=" and value is not None:
-                origin = value
-            elif path == "changed" and operator in {">=", ">"} and value is not None and value.lstrip("-").isdigit():
-                since = int(value)
+                path, operator, bound = label, parts.get("[operator", "="), parts.get("", parts.get("[value"))
+            if path == "field_origin" and operator == "=" and bound is not None:
+                origin = bound
+            elif path == "changed" and operator in {">=", ">"} and bound is not None and bound.lstrip("-").isdigit():
+                since = int(bound)
         if origin is None or not self._ensure_index():
             return None
         rows = self._by_origin.get(origin, [])
