@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 from harness import Call, Row, Seeds, platforms, say, sqlite_ledger, statuses, sync, table, upgrade
@@ -40,6 +41,12 @@ def faults(platform: str, seed: int) -> FaultSpec:
 
 def client_limit(platform: str) -> float:
     return float(read_toml(default_dir("connectors") / f"{platform}.toml")["rate_limit"])
+
+
+def _pauses(calls: list[Call], longer_than: float = 0.5) -> tuple[float, int]:
+    """(seconds, count) of the gaps between consecutive requests longer than `longer_than` seconds."""
+    gaps = [b.at - a.at for a, b in pairwise(calls) if b.at - a.at > longer_than]
+    return sum(gaps), len(gaps)
 
 
 def _rate(calls: list[Call]) -> tuple[float, float]:
@@ -78,11 +85,14 @@ def run(eccp_count: int, kicox_count: int) -> list[Row]:
               f"{whole:.2f}/s over the run; client limit {mine:g}/s caps it at {cap:.0%}")
         share = rate / limit
         stalls = sum(c.status in {"429", "503"} for c in made)
+        paused, pauses = _pauses(made)
+        print(f"  {label}: {pauses} pauses over 0.5 s between requests, {paused:.1f} s in all")
         reason = ""
         if share < GOAL_SHARE:
             reason = f"; the client's own limit of {mine:g}/s caps it at {cap:.0%}"
             if share < 0.95 * cap:
-                reason += f", and it stays below that cap: {stalls} answers with Retry-After 1 s"
+                reason += (f", and it stays below that cap: {stalls} answers with Retry-After 1 s, "
+                           f"{paused:.0f} s of the span in {pauses} pauses over 0.5 s")
         rows.append(Row(f"4. within the rate limits: {label} request rate vs its limit of {limit:g}/s",
                         f"{share:.0%} ({rate:.2f}/s over {span:.0f} s active, {whole:.2f}/s over the "
                         f"{first.seconds:.0f} s run, {len(made)} requests){reason}",
