@@ -1,4 +1,4 @@
-"""Speed of the typed cleaning functions (mapping.clean) against today's (mapping.text), in one run.
+"""Speed of the typed cleaning functions (mapping.clean), kind by kind.
 
     .venv/bin/python benchmarks/clean_speed.py [--count 10000] [--repeat 3]
 
@@ -6,7 +6,8 @@ The corpus is every text field of `--count` synthetic records per side from the 
 (names, labels, places, contacts, HTML descriptions, cooperation texts, websites, country codes, language
 tags, ids). Each kind is cleaned from the source value ("pull") and once more from its own output, as
 rendering a mirror cleans again what normalising cleaned ("render"). The best of `--repeat` runs is printed
-per kind, old and new, with the ratio. Figures are printed, never asserted: the machines are shared and noisy.
+per kind. (The text helpers it was first measured against are gone from the package.) Figures are printed,
+never asserted: the machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from clusterbridge.mapping import clean, text
-from clusterbridge.mapping.countries import iso_country
+from clusterbridge.mapping import clean
 from clusterbridge.simulators.generate import generate_eccp, generate_kicox
 
 Cleaner = Callable[[str], object]
@@ -55,27 +55,10 @@ def corpus(count: int) -> dict[str, list[str]]:
     return kinds
 
 
-def _old_language(value: str) -> str:
-    return value.strip() or "en"  # today's code only strips a language tag
-
-
-def _old_id(value: str) -> str:
-    return value  # today's code copies ids as they come
-
-
 def _new_id(value: str) -> str:
     return clean.identifier(value, field="id", max_len=100)
 
 
-OLD: dict[str, Cleaner] = {
-    "line": text.plain_line,
-    "text": text.html_to_text,
-    "rich": text.sanitize_html,
-    "url": text.normalise_url,
-    "country": iso_country,
-    "language": _old_language,
-    "id": _old_id,
-}
 NEW: dict[str, Cleaner] = {
     "line": clean.plain_line,
     "text": clean.plain_text,
@@ -107,24 +90,17 @@ def main() -> None:
     print(f"corpus: {sum(map(len, kinds.values()))} values from {args.count} records per side "
           f"({time.perf_counter() - started:.1f} s to generate)")  # fmt: skip
     clean.plain_line("warm-up \u0301")  # builds the character tables once, outside the timings
-    text.plain_line("warm-up")
 
-    print(f"{'kind':<9} {'phase':<7} {'values':>7} {'old s':>8} {'new s':>8} {'old/new':>8}")
-    totals = [0.0, 0.0]
+    print(f"{'kind':<9} {'phase':<7} {'values':>7} {'seconds':>8} {'µs/value':>9}")
+    total = 0.0
     for kind, values in kinds.items():
-        old_time, old_out = _best(OLD[kind], values, args.repeat)
-        new_time, new_out = _best(NEW[kind], values, args.repeat)
-        rows = [("pull", len(values), old_time, new_time)]
-        again_old = [v for v in old_out if isinstance(v, str)]
-        again_new = [v for v in new_out if isinstance(v, str)]
-        rows.append(("render", len(again_new), _best(OLD[kind], again_old, args.repeat)[0],
-                     _best(NEW[kind], again_new, args.repeat)[0]))  # fmt: skip
-        for phase, n, old_s, new_s in rows:
-            totals[0] += old_s
-            totals[1] += new_s
-            ratio = old_s / new_s if new_s else float("inf")
-            print(f"{kind:<9} {phase:<7} {n:>7} {old_s:>8.3f} {new_s:>8.3f} {ratio:>7.1f}x")
-    print(f"{'total':<17} {'':>7} {totals[0]:>8.3f} {totals[1]:>8.3f} {totals[0] / totals[1]:>7.1f}x")
+        pull_time, out = _best(NEW[kind], values, args.repeat)
+        again = [v for v in out if isinstance(v, str)]
+        render_time = _best(NEW[kind], again, args.repeat)[0]
+        for phase, n, seconds in (("pull", len(values), pull_time), ("render", len(again), render_time)):
+            total += seconds
+            print(f"{kind:<9} {phase:<7} {n:>7} {seconds:>8.3f} {seconds / max(n, 1) * 1e6:>9.1f}")
+    print(f"{'total':<17} {'':>7} {total:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ from typing import TypeVar
 
 from clusterbridge.config import Settings
 from clusterbridge.connectors.eccp.models import EccpCluster
+from clusterbridge.connectors.eccp.normalise import normalise as from_eccp
 from clusterbridge.connectors.kicox.models import KicoxCluster
-from clusterbridge.mapping import Mapper
+from clusterbridge.connectors.kicox.normalise import normalise as from_kicox
+from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, Text
 from clusterbridge.partners import CooperationText, EnglishTexts, Matcher
 from clusterbridge.simulators.generate import generate_eccp, generate_kicox
@@ -79,14 +81,15 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20, help="clusters changed before the incremental refresh")
     args = parser.parse_args()
 
-    mapper = Mapper.load(Settings(_env_file=None))
+    vocabulary = Vocabulary.load(Settings(_env_file=None))
 
     def build() -> tuple[list[Cluster], list[Cluster]]:
         eu = [
-            mapper.from_eccp(EccpCluster.model_validate({"type": "node--cluster_organisation", **r}))
+            from_eccp(EccpCluster.model_validate({"type": "node--cluster_organisation", **r}), "eu", vocabulary)
             for r in generate_eccp(args.count, args.seed)
         ]
-        kr = [mapper.from_kicox(KicoxCluster.model_validate(r)) for r in generate_kicox(args.count, args.seed)]
+        kr = [from_kicox(KicoxCluster.model_validate(r), "kr", vocabulary)
+              for r in generate_kicox(args.count, args.seed)]
         return eu, kr
 
     eu, kr = timed(f"generated and normalised {args.count} clusters per side", build)
