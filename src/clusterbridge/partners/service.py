@@ -8,7 +8,7 @@ ledger's `partner_suggestions` rows are (first side id, second side id).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,12 +55,12 @@ class Suggestions:
         changed = set(changed or ())
         if previous and not changed:
             return set()
-        clusters = self._clusters()
-        first = [c for c in clusters if c.source == self.first.name]
-        second = [c for c in clusters if c.source == self.second.name]
+        # the natives are streamed from the ledger side by side (never all parsed at once): the matcher keeps
+        # only the facts it scores by
+        first, second = self._clusters(self.first.name), self._clusters(self.second.name)
         exclude = self._rule11_pairs()
-        texts = self._english_texts(clusters, translator)
-        before = self._tops(previous or self._stored())
+        texts = self._english_texts(translator)
+        before = self._tops((x.eu_id, x.kr_id, x.score) for x in previous) if previous else self._stored_tops()
         if not previous:
             found = self.matcher.suggest(first, second, top_n=TOP_N, exclude=exclude, texts=texts)
             self._store(found, None)
@@ -70,14 +70,15 @@ class Suggestions:
                 changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
                 texts=texts)
             self._store(list(result.suggestions), (set(result.affected_eu), set(result.affected_kr)))
-        after = self._tops(self._stored())
+        after = self._stored_tops()
         moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         log.info("partners.refreshed", changed=len(changed), suggestions=sum(len(v) for v in after.values()) // 2,
                  tops_changed=len(moved))
         return moved
 
-    def _clusters(self) -> list[Cluster]:
-        return [Cluster.model_validate_json(row.snapshot) for row in self.ledger.iter_natives(live=True)]
+    def _clusters(self, side: str) -> Iterator[Cluster]:
+        for row in self.ledger.iter_natives(side, live=True):
+            yield Cluster.model_validate_json(row.snapshot)
 
     def _rule11_pairs(self) -> set[tuple[str, str]]:
         """(first side id, second side id) of every cluster linked to its own profile: never suggested."""
@@ -88,17 +89,18 @@ class Suggestions:
                 out.add((pair[self.first.name], pair[self.second.name]))
         return out
 
-    def _english_texts(self, clusters: list[Cluster], translator: Translator | None) -> EnglishTexts:
+    def _english_texts(self, translator: Translator | None) -> EnglishTexts:
         """English cooperation texts: the clusters' own, or translations the run's translator already holds
         (its cache; a suggestion never pays for a translation)."""
-        wanted: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-        for c in clusters:
-            for kind, text in (("seeking", c.cooperation.seeking), ("offering", c.cooperation.offering)):
-                if text is not None and text.lang.split("-")[0] != "en":
-                    wanted.setdefault((text.lang.split("-")[0], c.source), []).append((c.source_id, kind,
-                                                                                        text.text))
         found: dict[str, dict[str, dict[str, str]]] = {self.first.name: {}, self.second.name: {}}
         if translator is not None:
+            wanted: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+            for side in (self.first.name, self.second.name):
+                for c in self._clusters(side):
+                    for kind, text in (("seeking", c.cooperation.seeking), ("offering", c.cooperation.offering)):
+                        if text is not None and text.lang.split("-")[0] != "en":
+                            wanted.setdefault((text.lang.split("-")[0], c.source), []).append((c.source_id, kind,
+                                                                                                text.text))
             for (lang, side), items in wanted.items():
                 results = translator.translate([t for _, _, t in items], lang, "en")
                 for (native_id, kind, _), result in zip(items, results, strict=True):
@@ -127,33 +129,39 @@ class Suggestions:
         rank_second = {(s.eu_id, s.kr_id): i + 1
                        for v in ranks_second.values() for i, s in enumerate(sorted(v, key=order))}
         stamp = now()
-        rows = [{"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
+        rows = ({"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
                  "second_id": s.kr_id, "score": s.score, "rank_first": rank_first[(s.eu_id, s.kr_id)],
                  "rank_second": rank_second[(s.eu_id, s.kr_id)],
                  "reasons_en": json.dumps([{"signal": r.signal, "text": r.en, "weight": r.weight}
                                            for r in s.reasons], ensure_ascii=False),
                  "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),
-                 "computed_at": stamp} for s in found]
+                 "computed_at": stamp} for s in found)
         self.ledger.replace_suggestions(self.first.name, self.second.name, rows, scope)
 
     # -- reading ------------------------------------------------------------------------------------------
-    def _tops(self, suggestions: Iterable[Suggestion]) -> dict[tuple[str, str], tuple[str, ...]]:
-        """Each cluster's published partners (ids, best first)."""
-        by: dict[tuple[str, str], list[Suggestion]] = {}
-        for s in suggestions:
-            by.setdefault((self.first.name, s.eu_id), []).append(s)
-            by.setdefault((self.second.name, s.kr_id), []).append(s)
+    def _stored_tops(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        return self._tops(self.ledger.suggestion_scores(self.first.name, self.second.name))
+
+    def _tops(self, pairs: Iterable[tuple[str, str, float]]) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Each cluster's published partners (ids, best first), from (first id, second id, score) pairs."""
+        by: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
+        for first_id, second_id, score in pairs:
+            key = (-score, first_id, second_id)  # the order of _order
+            by.setdefault((self.first.name, first_id), []).append(key)
+            by.setdefault((self.second.name, second_id), []).append(key)
         out: dict[tuple[str, str], tuple[str, ...]] = {}
         for (side, native_id), items in by.items():
-            ranked = sorted(items, key=_order)[:PUBLISHED]
-            out[(side, native_id)] = tuple(s.kr_id if side == self.first.name else s.eu_id for s in ranked)
+            ranked = sorted(items)[:PUBLISHED]
+            out[(side, native_id)] = tuple(k[2] if side == self.first.name else k[1] for k in ranked)
         return out
 
     def published(self) -> PublishedPartners:
         """What each mirror shows: its top partners with their names as their own platform's readers see them."""
-        stored = self._stored()
-        tops = self._tops(stored)
-        scores = {(s.eu_id, s.kr_id): s.score for s in stored}
+        tops = self._stored_tops()
+        shown_pairs = {(native_id, pid) if side == self.first.name else (pid, native_id)
+                       for (side, native_id), ids in tops.items() for pid in ids}
+        scores = {(f, k): score for f, k, score in self.ledger.suggestion_scores(self.first.name, self.second.name)
+                  if (f, k) in shown_pairs}
         shown = {(self.bridge.other(self.bridge.side(side)).name, pid) for (side, _), ids in tops.items()
                  for pid in ids}
         names: dict[tuple[str, str], str] = {}

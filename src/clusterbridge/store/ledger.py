@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +40,7 @@ from clusterbridge.store.tables import (
 )
 
 CHUNK = 500  # ids per IN (…) clause: far under SQLite's bound-parameter limit
+STREAM_ROWS = 1000  # rows fetched at a time where a query reads a whole table
 OUTCOME_COLUMNS = ("created", "updated", "unchanged", "deleted", "linked", "skipped", "quarantined")
 COUNT_COLUMNS = ("pulled", "retried", "vanished", *OUTCOME_COLUMNS, "failed", "held_deletions")
 
@@ -556,8 +558,8 @@ class Ledger:
             q = q.where(natives.c.side == side)
         if live is not None:
             q = q.where(natives.c.live.is_(live))
-        with self.engine.connect() as conn:
-            yield from conn.execute(q)
+        with self.engine.connect() as conn:  # streamed: a server-side cursor on PostgreSQL, never every row at once
+            yield from conn.execution_options(yield_per=STREAM_ROWS).execute(q)
 
     # -- rule 11 --------------------------------------------------------------------------------------
     def save_matches(self, home_side: str, profile_side: str, matches: Iterable[tuple[str, str, float, str]],
@@ -585,10 +587,10 @@ class Ledger:
             return list(conn.execute(q))
 
     # -- partner suggestions --------------------------------------------------------------------------
-    def replace_suggestions(self, first_side: str, second_side: str, rows: Sequence[Mapping[str, Any]],
+    def replace_suggestions(self, first_side: str, second_side: str, rows: Iterable[Mapping[str, Any]],
                             scope: tuple[set[str], set[str]] | None) -> None:
-        """Store suggested pairs; `scope` (ids of each side whose suggestions were recomputed) limits what is
-        replaced, None replaces everything."""
+        """Store suggested pairs (made as they are written, a batch at a time); `scope` (ids of each side whose
+        suggestions were recomputed) limits what is replaced, None replaces everything."""
         c = partner_suggestions.c
         with self.engine.begin() as conn:
             base = (c.first_side == first_side) & (c.second_side == second_side)
@@ -599,9 +601,20 @@ class Ledger:
                     conn.execute(partner_suggestions.delete().where(base, c.first_id.in_(part)))
                 for part in _chunks(sorted(scope[1])):
                     conn.execute(partner_suggestions.delete().where(base, c.second_id.in_(part)))
-            if rows:
-                self._upsert(conn, partner_suggestions, rows, ("first_side", "first_id", "second_side", "second_id"),
+            batch = list(islice(rows := iter(rows), STREAM_ROWS))
+            while batch:
+                self._upsert(conn, partner_suggestions, batch, ("first_side", "first_id", "second_side", "second_id"),
                              ("score", "rank_first", "rank_second", "reasons_en", "reasons_ko", "computed_at"))
+                batch = list(islice(rows, STREAM_ROWS))
+
+    def suggestion_scores(self, first_side: str, second_side: str) -> Iterator[tuple[str, str, float]]:
+        """Every stored pair as (first id, second id, score), streamed: what ranking needs, without the reasons."""
+        c = partner_suggestions.c
+        q = sa.select(c.first_id, c.second_id, c.score).where(c.first_side == first_side,
+                                                              c.second_side == second_side)
+        with self.engine.connect() as conn:
+            for first_id, second_id, score in conn.execution_options(yield_per=STREAM_ROWS).execute(q):
+                yield str(first_id), str(second_id), float(score)
 
     def suggestions(self, first_side: str, second_side: str) -> list[sa.Row[Any]]:
         c = partner_suggestions.c
