@@ -150,11 +150,13 @@ class TestEndpoints:
 
 class TestStop:
     def test_sigterm_mid_run_finishes_the_batch_records_interrupted_and_exits_0(self, bridge: Bridge) -> None:
-        bridge.eccp.set_faults(FaultSpec.parse("latency=0.1"))
-        bridge.kicox.set_faults(FaultSpec.parse("latency=0.3"))
+        # slow platforms: the first run lasts far longer than a loaded machine needs to see it start
+        bridge.eccp.set_faults(FaultSpec.parse("latency=0.4"))
+        bridge.kicox.set_faults(FaultSpec.parse("latency=0.6"))
         daemon = start_daemon(bridge, CLUSTERBRIDGE_HTTP_PORT=str(free_port()))
         wait_until(lambda: runs(bridge))
         time.sleep(1.5)
+        assert any(r.status == "running" for r in runs(bridge)), "the run ended before the stop: slow it down"
         started = time.monotonic()
         code, _out, err = stop(daemon)
         assert code == 0, err[-2000:]
