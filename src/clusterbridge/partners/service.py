@@ -157,11 +157,9 @@ class Suggestions:
 
     def published(self) -> PublishedPartners:
         """What each mirror shows: its top partners with their names as their own platform's readers see them."""
-        tops = self._stored_tops()
-        shown_pairs = {(native_id, pid) if side == self.first.name else (pid, native_id)
-                       for (side, native_id), ids in tops.items() for pid in ids}
-        scores = {(f, k): score for f, k, score in self.ledger.suggestion_scores(self.first.name, self.second.name)
-                  if (f, k) in shown_pairs}
+        pairs = list(self.ledger.suggestion_scores(self.first.name, self.second.name))  # (ids, score): small
+        tops = self._tops(pairs)
+        scores = {(f, k): score for f, k, score in pairs}
         shown = {(self.bridge.other(self.bridge.side(side)).name, pid) for (side, _), ids in tops.items()
                  for pid in ids}
         names: dict[tuple[str, str], str] = {}
