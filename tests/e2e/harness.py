@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,3 +74,14 @@ def fast_config(tmp: Path) -> Path:
         text = re.sub(r"(?m)^backoff_max\s*=.*$", "backoff_max = 0.2", text)
         (out / f"{name}.toml").write_text(text)
     return out.parent
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60.0, *, what: str = "the condition") -> Any:
+    """Poll `check` until it returns something true (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting until {what}")

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from clusterbridge.simulators import FaultSpec
 from clusterbridge.store import db
 from clusterbridge.store.tables import sync_runs
-from tests.e2e.harness import Bridge
+from tests.e2e.harness import Bridge, wait_until
 from tests.e2e.test_sync import assert_exactly_one_mirror_each
 
 pytestmark = pytest.mark.slow
@@ -68,16 +68,6 @@ def runs(bridge: Bridge) -> list[sa.Row[Any]]:
             return list(conn.execute(sa.select(sync_runs).order_by(sync_runs.c.id)))
     finally:
         engine.dispose()
-
-
-def wait_until(check: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:

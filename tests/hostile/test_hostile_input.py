@@ -15,9 +15,8 @@ import logging
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from clusterbridge.mapping.clean import UnsafeValue, check_payload
 from clusterbridge.store import db
 from clusterbridge.store.tables import pending_deletions
 from clusterbridge.sync.result import RunResult
-from tests.e2e.harness import Bridge
+from tests.e2e.harness import Bridge, wait_until
 from tests.e2e.test_sync import linked
 from tests.hostile import corpus
 
@@ -283,14 +282,6 @@ class TestNativesTurnedHostile:
 # --- the daemon over the corpus ---------------------------------------------------------------------------
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.2)
-
-
 def log_events(path: Path) -> list[dict[str, Any]]:
     events = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -315,7 +306,8 @@ class TestDaemon:
             def finished() -> int:
                 return sum(1 for e in log_events(output) if e.get("event") == "daemon.run_finished")
 
-            wait_until(lambda: finished() >= 1 or daemon.poll() is not None, "the first tick finished")
+            wait_until(lambda: finished() >= 1 or daemon.poll() is not None, 120.0,
+                       what="the first tick finished")
             assert daemon.poll() is None, output.read_text()
             normal = sorted(r["attributes"]["field_external_id"] for r in bridge.eccp_mirrors()
                             if r["attributes"]["field_external_id"].startswith("KC-"))[0]  # a sample record
@@ -327,7 +319,7 @@ class TestDaemon:
                 return titles.get(normal) == "Edited Between Ticks"
 
             wait_until(lambda: (edited() and finished() > ticks) or daemon.poll() is not None,
-                       "a later tick synced the edit")
+                       120.0, what="a later tick synced the edit")
             assert daemon.poll() is None, output.read_text()
             ticked = [e for e in log_events(output) if e.get("event") == "daemon.run_finished"]
             daemon.send_signal(signal.SIGTERM)

@@ -8,16 +8,14 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from clusterbridge.store.tables import sync_runs
-from tests.e2e.harness import Bridge
+from tests.e2e.harness import Bridge, wait_until
 from tests.e2e.test_daemon import free_port
 from tests.reliability.support import (
     Figures,
@@ -137,16 +135,6 @@ class CliLoop:
                 time.sleep(0.1)
                 continue
             self.codes.append(self.platforms.cli("sync").code)
-
-
-def wait_until(check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s")
 
 
 def start_daemon(platforms: Platforms, bridge: Bridge, name: str) -> Spawned:
