@@ -601,11 +601,10 @@ class Ledger:
                     conn.execute(partner_suggestions.delete().where(base, c.first_id.in_(part)))
                 for part in _chunks(sorted(scope[1])):
                     conn.execute(partner_suggestions.delete().where(base, c.second_id.in_(part)))
-            batch = list(islice(rows := iter(rows), STREAM_ROWS))
-            while batch:
+            pending = iter(rows)
+            while batch := list(islice(pending, STREAM_ROWS)):
                 self._upsert(conn, partner_suggestions, batch, ("first_side", "first_id", "second_side", "second_id"),
                              ("score", "rank_first", "rank_second", "reasons_en", "reasons_ko", "computed_at"))
-                batch = list(islice(rows, STREAM_ROWS))
 
     def suggestion_scores(self, first_side: str, second_side: str) -> Iterator[tuple[str, str, float]]:
         """Every stored pair as (first id, second id, score), streamed: what ranking needs, without the reasons."""

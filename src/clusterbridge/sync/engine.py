@@ -500,9 +500,7 @@ class SyncEngine:
             elif complete:
                 scope = set(stored) | set(r.deferred)
                 fresh = settle_pairs(candidate_pairs(r.deferred.values(), profiles, self.vocabulary.data.links))
-            else:
-                # the home natives this run scored: every one of an incremental run (a few); of a full listing
-                # that ended early, those with candidates (the rest keep what is stored until a complete listing)
+            else:  # part of a side was seen: settle what it touches, keep the stored matches of the rest
                 scope, fresh = self._contest(run, r, profiles, stored)
             taken = {m.profile_id for m in fresh}
             kept = [m for h, m in stored.items() if h not in scope and m.profile_id not in taken]
@@ -515,10 +513,11 @@ class SyncEngine:
                 run.matches[f"{d.source.name}:{m.home_id}"] = m
                 run.matches[f"{d.target.name}:{m.profile_id}"] = m
             # even after a complete listing of this side: the other side's run may have been partial
-            run.relinked |= {f"{d.source.name}:{h}" for h in set(stored) | set(after)
-                             if (stored.get(h) and stored[h].profile_id) != (after.get(h) and after[h].profile_id)}
-            run.relinked |= {f"{d.target.name}:{p}" for p in
-                             {m.profile_id for m in stored.values()} ^ {m.profile_id for m in after.values()}}
+            old_links = {h: m.profile_id for h, m in stored.items()}
+            new_links = {h: m.profile_id for h, m in after.items()}
+            run.relinked |= {f"{d.source.name}:{h}" for h in old_links.keys() | new_links.keys()
+                             if old_links.get(h) != new_links.get(h)}
+            run.relinked |= {f"{d.target.name}:{p}" for p in set(old_links.values()) ^ set(new_links.values())}
 
     def _contest(self, run: _Run, r: _DirectionRun, profiles: Sequence[Cluster],
                  stored: Mapping[str, Match]) -> tuple[set[str], list[Match]]:
