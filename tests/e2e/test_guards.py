@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.e2e.harness import Bridge
-from tests.e2e.test_sync import live_korean
+from tests.e2e.test_sync import linked, live_korean
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +58,13 @@ class TestUntrustedListings:
     def test_empty_kicox_response_deletes_nothing(self, bridge: Bridge) -> None:
         assert bridge.sync(full=True).exit_code == 0
         before = len(bridge.eccp_mirrors())
+        links = linked(bridge)
+        assert links[0]  # the sample data holds rule-11 pairs
         bridge.admin(bridge.kicox, "POST", "/listing", {"empty": True})
         done = bridge.cli("sync", "--full")
         assert done.returncode == 3, done.stdout + done.stderr
         assert len(bridge.eccp_mirrors()) == before
+        assert linked(bridge) == links  # an untrusted listing settles no rule-11 pair afresh
         assert last_run_anomalies(bridge, "kr-to-eu")
 
 
