@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clusterbridge.store.ledger import Ledger
 from tests.e2e.harness import Bridge
 from tests.e2e.test_sync import live_korean, published_european
 
@@ -46,6 +47,23 @@ class TestSuggestions:
         assert bridge.sync().exit_code == 0
         after = {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge, "--for", "KC-000101")}
         assert after != before
+
+    def test_an_incremental_run_with_nothing_changed_leaves_the_table_as_it_is_without_reading_it(
+            self, bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        before = partners(bridge)
+        assert before
+        reads: list[tuple[str, str]] = []
+        read = Ledger.suggestions
+
+        def counted(ledger: Ledger, first_side: str, second_side: str) -> list[Any]:
+            reads.append((first_side, second_side))
+            return read(ledger, first_side, second_side)
+
+        monkeypatch.setattr(Ledger, "suggestions", counted)
+        assert bridge.sync().exit_code == 0
+        assert reads == []  # every stored suggestion with its reasons: the bulk of an idle run's time
+        assert partners(bridge) == before
 
     def test_csv_has_a_header_and_one_row_per_suggestion(self, bridge: Bridge) -> None:
         assert bridge.sync(full=True).exit_code == 0

@@ -51,10 +51,12 @@ class Suggestions:
                 translator: Translator | None = None) -> set[tuple[str, str]]:
         """Recompute after natives changed ((side, id) pairs; None: so many that everything is recomputed, as when
         the table is empty). Returns the natives whose top partners (what a mirror shows) changed."""
+        if changed is not None:
+            changed = set(changed)
+            if not changed and self.ledger.has_suggestions(self.first.name, self.second.name):
+                return set()  # nothing to recompute: the stored table stays, unread
         previous = [] if changed is None else self._stored()
         changed = set(changed or ())
-        if previous and not changed:
-            return set()
         # the natives are streamed from the ledger side by side (never all parsed at once): the matcher keeps
         # only the facts it scores by
         first, second = self._clusters(self.first.name), self._clusters(self.second.name)

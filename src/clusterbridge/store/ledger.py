@@ -615,6 +615,12 @@ class Ledger:
             for first_id, second_id, score in conn.execution_options(yield_per=STREAM_ROWS).execute(q):
                 yield str(first_id), str(second_id), float(score)
 
+    def has_suggestions(self, first_side: str, second_side: str) -> bool:
+        c = partner_suggestions.c
+        q = sa.select(c.first_id).where(c.first_side == first_side, c.second_side == second_side).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
+
     def suggestions(self, first_side: str, second_side: str) -> list[sa.Row[Any]]:
         c = partner_suggestions.c
         q = sa.select(partner_suggestions).where(c.first_side == first_side, c.second_side == second_side).order_by(
