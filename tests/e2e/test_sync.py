@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clusterbridge.abc import MirrorWrite, WriteResult
+from clusterbridge.connectors.eccp.connector import EccpConnector
 from tests.e2e.harness import Bridge
 
 pytestmark = pytest.mark.slow
@@ -100,6 +105,42 @@ class TestFirstSync:
         assert greek, "the sample data has Greek clusters"
         codes = {f["extrlId"]: f["natnCd"] for f in bridge.kicox_mirrors()}
         assert {codes[f"eccp:{uuid}"] for uuid in greek} == {"GR"}
+
+
+class TestWriting:
+    """A platform gets as many writes at once as its connector allows (ECCP: 4 calls of `write_batch` each), and
+    a call held up (a Retry-After, a slow answer) never idles the others: the next starts when any one ends."""
+
+    def test_a_held_up_write_lets_the_others_go_on_past_it(self, bridge: Bridge,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        eccp_toml = Path(str(bridge.settings.config_dir)) / "connectors" / "eccp.toml"
+        eccp_toml.write_text(eccp_toml.read_text() + "\nwrite_batch = 2\n")
+        lock = threading.Lock()
+        started, ended = [0], [0]
+        released = threading.Event()
+        held: list[bool] = []
+        write = EccpConnector.write
+
+        def held_up_first(connector: EccpConnector, writes: Sequence[MirrorWrite]) -> list[WriteResult]:
+            with lock:
+                started[0] += 1
+                first = started[0] == 1
+            if first:  # held until more calls ended than the 3 that could run beside it
+                held.append(released.wait(timeout=20))
+                return write(connector, writes)
+            answers = write(connector, writes)
+            with lock:
+                ended[0] += 1
+                if ended[0] > connector.concurrency - 1:
+                    released.set()
+            return answers
+
+        monkeypatch.setattr(EccpConnector, "write", held_up_first)
+        result = bridge.sync(full=True)
+        assert result.exit_code == 0, [(d.direction, d.status, d.error) for d in result.directions]
+        assert held == [True], "the other writers waited for the held-up one"
+        assert ended[0] >= 18  # 38 and more mirrors, 2 a call
+        assert_exactly_one_mirror_each(bridge)
 
 
 class TestOnlyChanges:

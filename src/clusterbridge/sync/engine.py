@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -773,7 +773,6 @@ class SyncEngine:
 
     def _write(self, run: _Run, r: _DirectionRun) -> None:
         d, res = r.direction, r.result
-        target = r.target
         # counted again as the writes land; what a stop leaves unwritten ends as skipped
         planned = {k: res.counts[k] for k in ("created", "updated", "deleted")}
         relinks = sum(1 for batch in self.ledger.plan_rows(run.token, d.name, ("delete",), held=False)
@@ -790,16 +789,8 @@ class SyncEngine:
             progress = r.progress or self.progress.direction(d.name)
             progress.phase("writing")
             progress.set_total(planned["created"] + planned["updated"])
-            step = max(1, target.write_batch) * max(1, target.concurrency)
-            with ThreadPoolExecutor(max_workers=max(1, target.concurrency),
-                                    thread_name_prefix=f"write-{d.name}") as pool:
-                for batch in self.ledger.plan_rows(run.token, d.name, ("create", "update"), batch=step):
-                    if self._stopping():
-                        return self._interrupted(r)
-                    self._write_batch(r, pool, batch)
-                    progress.advance(len(batch))
-                    if res.run_id is not None:
-                        self.ledger.run_progress(res.run_id, res.as_counts())
+            if not self._write_chunks(run, r, progress):
+                return self._interrupted(r)
             for batch in self.ledger.plan_rows(run.token, d.name, ("delete",), held=False):
                 for row in batch:
                     if self._stopping():
@@ -832,34 +823,73 @@ class SyncEngine:
             self.ledger.mark_linked(r.name, [(x.native_id, x.external_id) for x in batch if x.kind == "link"])
             self.ledger.clear_errors(r.name, [x.native_id for x in batch])
 
-    def _write_batch(self, r: _DirectionRun, pool: ThreadPoolExecutor, batch: Sequence[PlanRow]) -> None:
-        """Creates and updates: intents recorded in one transaction, sent in chunks at once (as many as the
-        target allows), confirmations recorded in one transaction."""
+    def _write_chunks(self, run: _Run, r: _DirectionRun, progress: DirectionProgress) -> bool:
+        """Creates and updates, in chunks of what one `write` call takes, as many in flight as the target
+        allows. Each chunk's intents are recorded in one transaction before it is sent and its confirmations in
+        one as soon as it is answered, so a chunk held up by a Retry-After never idles the others: the next
+        chunk starts as soon as any one ends. False when a stop request ended the writing early."""
         d, res, target = r.direction, r.result, r.target
+        in_flight: dict[Future[list[WriteResult]], Sequence[PlanRow]] = {}
+        error: BaseException | None = None
+        stopped = False
+
+        def settle(when: str) -> None:
+            nonlocal error
+            done, _ = wait(in_flight, return_when=when)
+            for future in done:
+                chunk = in_flight.pop(future)
+                # what every chunk did is recorded before the first error is raised
+                failed = self._confirm_chunk(r, chunk, future)
+                if failed is None:
+                    progress.advance(len(chunk))
+                error = error or failed
+            if res.run_id is not None:
+                self.ledger.run_progress(res.run_id, res.as_counts())
+
+        with ThreadPoolExecutor(max_workers=max(1, target.concurrency),
+                                thread_name_prefix=f"write-{d.name}") as pool:
+            try:
+                for chunk in self.ledger.plan_rows(run.token, d.name, ("create", "update"),
+                                                   batch=max(1, target.write_batch)):
+                    while len(in_flight) >= max(1, target.concurrency) and error is None:
+                        settle(FIRST_COMPLETED)
+                    if error is not None:
+                        break
+                    if self._stopping():
+                        stopped = True
+                        break
+                    in_flight[self._send_chunk(r, pool, chunk)] = chunk
+            finally:
+                while in_flight:
+                    settle(ALL_COMPLETED)
+        if error is not None:
+            raise error
+        return not stopped
+
+    def _send_chunk(self, r: _DirectionRun, pool: ThreadPoolExecutor,
+                    chunk: Sequence[PlanRow]) -> Future[list[WriteResult]]:
+        """Record the chunk's intents, then hand it to a writer thread."""
+        d = r.direction
         self.ledger.mark_intents(d.name, [(x.native_id, x.external_id, "creating", None)
-                                          for x in batch if x.kind == "create"])
-        previous = self.ledger.link_payloads(d.name, [x.native_id for x in batch if x.kind == "update" and
+                                          for x in chunk if x.kind == "create"])
+        previous = self.ledger.link_payloads(d.name, [x.native_id for x in chunk if x.kind == "update" and
                                                       not x.repair])
         writes = [MirrorWrite(x.external_id, json.loads(x.payload or "{}"),
                               x.mirror_id if x.kind == "update" else None,
                               previous.get(x.native_id) if x.kind == "update" and not x.repair else None)
-                  for x in batch]
-        size = max(1, target.write_batch)
-        spans = [range(i, min(i + size, len(writes))) for i in range(0, len(writes), size)]
-        futures = [pool.submit(target.write, [writes[i] for i in span]) for span in spans]
-        results: list[WriteResult | None] = [None] * len(writes)
-        error: BaseException | None = None
-        for span, future in zip(spans, futures, strict=True):
-            try:
-                for i, answer in zip(span, future.result(), strict=True):
-                    results[i] = answer
-            except BaseException as exc:  # raised below, once what the other chunks did is recorded
-                error = error or exc
+                  for x in chunk]
+        return pool.submit(r.target.write, writes)
+
+    def _confirm_chunk(self, r: _DirectionRun, chunk: Sequence[PlanRow],
+                       future: Future[list[WriteResult]]) -> BaseException | None:
+        """Record what a chunk's answer says (in one transaction per outcome); its error, if it raised."""
+        d, res = r.direction, r.result
+        error = future.exception()
+        if error is not None:
+            return error
         confirmed: list[dict[str, Any]] = []
         failures: list[tuple[str, RecordProblem]] = []
-        for row, result in zip(batch, results, strict=True):
-            if result is None:
-                continue
+        for row, result in zip(chunk, future.result(), strict=True):
             r.attempted += 1
             if result.problem is not None or result.action == "failed":
                 problem = result.problem or RecordProblem(row.native_id, "the target returned no result")
@@ -879,8 +909,7 @@ class SyncEngine:
         self.ledger.mark_written(d.name, confirmed)
         self.ledger.clear_errors(d.name, [c["native_id"] for c in confirmed])
         self.ledger.quarantine(d.name, failures, res.run_id or 0)
-        if error is not None:
-            raise error
+        return None
 
     def _delete(self, r: _DirectionRun, row: PlanRow) -> None:
         d, res = r.direction, r.result
