@@ -13,6 +13,7 @@ import pytest
 
 from clusterbridge.abc import MirrorWrite, WriteResult
 from clusterbridge.connectors.eccp.connector import EccpConnector
+from clusterbridge.connectors.kicox.connector import KicoxConnector
 from tests.e2e.harness import Bridge
 
 pytestmark = pytest.mark.slow
@@ -140,6 +141,29 @@ class TestWriting:
         assert result.exit_code == 0, [(d.direction, d.status, d.error) for d in result.directions]
         assert held == [True], "the other writers waited for the held-up one"
         assert ended[0] >= 18  # 38 and more mirrors, 2 a call
+        assert_exactly_one_mirror_each(bridge)
+
+
+    def test_the_two_directions_write_at_once(self, bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+        eccp_wrote = threading.Event()
+        waited: list[bool] = []
+        to_eccp, to_kicox = EccpConnector.write, KicoxConnector.write
+
+        def on_eccp(connector: EccpConnector, writes: Sequence[MirrorWrite]) -> list[WriteResult]:
+            answers = to_eccp(connector, writes)
+            eccp_wrote.set()
+            return answers
+
+        def on_kicox(connector: KicoxConnector, writes: Sequence[MirrorWrite]) -> list[WriteResult]:
+            if not waited:  # the first KICOX batch waits until ECCP has taken a write of the other direction
+                waited.append(eccp_wrote.wait(timeout=20))
+            return to_kicox(connector, writes)
+
+        monkeypatch.setattr(EccpConnector, "write", on_eccp)
+        monkeypatch.setattr(KicoxConnector, "write", on_kicox)
+        result = bridge.sync(full=True)
+        assert result.exit_code == 0, [(d.direction, d.status, d.error) for d in result.directions]
+        assert waited == [True], "one direction's writes waited for the other's to end"
         assert_exactly_one_mirror_each(bridge)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -187,6 +188,8 @@ class SyncLock:
         self.engine = engine
         self._conn: sa.Connection | None = None
         self._fd: int | None = None
+        self._checking = threading.Lock()  # both directions write at once, and check between their chunks
+        self._lost: LockLost | None = None
 
     def acquire(self) -> SyncLock:
         if self.engine.dialect.name == "postgresql":
@@ -222,6 +225,16 @@ class SyncLock:
 
     def check(self) -> None:
         """Raise LockLost unless this process still holds the lock."""
+        with self._checking:
+            if self._lost is not None:  # the other direction found it gone: the same answer, not a stale session
+                raise self._lost
+            try:
+                self._check()
+            except LockLost as exc:
+                self._lost = exc
+                raise
+
+    def _check(self) -> None:
         if self._conn is None:
             return
         try:

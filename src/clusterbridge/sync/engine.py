@@ -219,8 +219,9 @@ class SyncEngine:
             for r in runs:
                 if not r.failed:
                     self._guarded(r, partial(self._finish_plan, run, r))
-                if not r.failed:
-                    self._guarded(r, partial(self._guard_and_write, run, r, allow_mass_update))
+            self._each_direction([r for r in runs if not r.failed],
+                                 lambda r: self._guarded(r, partial(self._guard_and_write, run, r, allow_mass_update)))
+            for r in runs:
                 r.done = True
             if not self.publish:  # only the table needs them: after the writes, off their critical path
                 self._refresh_suggestions(run)
@@ -233,6 +234,20 @@ class SyncEngine:
         if not dry_run and len(runs) == len(self.bridge.directions) and not any(r.failed for r in runs):
             self.ledger.set_state(PUBLISHED_STATE, published)
         return RunResult([r.result for r in runs])
+
+    @staticmethod
+    def _each_direction(runs: Sequence[_DirectionRun], step: Callable[[_DirectionRun], None]) -> None:
+        """The directions' writes, at once: each writes to a platform of its own (through its own connector and
+        rate limit) and to its own rows of the ledger, so neither waits for the other's answers. An error that
+        ends the whole run (a lost lock, bad configuration) is raised once both have stopped."""
+        if len(runs) < 2:
+            for r in runs:
+                step(r)
+            return
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="direction") as pool:
+            futures = [pool.submit(step, r) for r in runs]
+        for future in futures:
+            future.result()
 
     def _begin(self, d: Direction, *, full: bool, dry_run: bool, trigger: str) -> _DirectionRun:
         cursor, full_at, last_count = self.ledger.cursor(d.name)
