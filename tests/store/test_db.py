@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from clusterbridge.errors import ConfigurationError, DatabaseNotMigrated, SyncLocked
+from clusterbridge.errors import ConfigurationError, DatabaseNotMigrated, LockLost, SyncLocked
 from clusterbridge.store import db
 from clusterbridge.store.tables import compare_type, metadata
 
@@ -47,6 +47,26 @@ class TestLock:
             pass
         with db.sync_lock(engine_factory()):
             pass
+
+
+    @pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+    def test_a_session_ended_by_the_server_is_a_one_line_lock_lost_for_every_checker(
+            self, engine_factory: Callable[[], sa.Engine]) -> None:
+        engine, admin = engine_factory(), engine_factory()
+        with db.sync_lock(engine) as lock:
+            lock.check()
+            with admin.connect() as conn:
+                pid = conn.execute(sa.text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")).scalar_one()
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(LockLost) as first:
+                lock.check()
+            assert "\n" not in str(first.value)
+            assert "sync lock is gone" in str(first.value)
+            # both directions check between their writes: the second hears the same, not a stale connection's
+            with pytest.raises(LockLost) as second:
+                lock.check()
+            assert str(second.value) == str(first.value)
 
 
 def test_postgres_urls_pick_the_psycopg_driver() -> None:

@@ -243,7 +243,8 @@ class SyncLock:
                 "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": _PG_LOCK_KEY}).scalar()
         except sa.exc.DBAPIError as exc:
             self._conn.invalidate()  # the session is gone, and the lock with it: never use the connection again
-            raise LockLost(f"the database session holding the sync lock is gone ({exc.orig}); "
+            said = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]  # one line, for the log
+            raise LockLost(f"the database session holding the sync lock is gone ({said}); "
                            "stopping before another sync can overlap") from exc
         if not held:
             raise LockLost("the sync lock is no longer held; stopping before another sync can overlap")
