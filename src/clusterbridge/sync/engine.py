@@ -53,6 +53,7 @@ from clusterbridge.render import Renderer
 from clusterbridge.sides import Bridge, Direction
 from clusterbridge.store.ledger import Ledger, NativeSnapshot, PlanRow, QuarantinedRecord, canonical_json, now
 from clusterbridge.sync.payload import content_hash
+from clusterbridge.sync.prefetch import Prefetched
 from clusterbridge.sync.result import DirectionResult, RunResult, RunStatus
 
 log = structlog.get_logger("clusterbridge.sync")
@@ -298,7 +299,8 @@ class SyncEngine:
             self._scan_mirrors(run, r)
         r.progress = self.progress.direction(d.name)
         r.progress.phase("full listing" if r.full else "changes")
-        pages = r.source.iter_natives(None if r.full else r.cursor)
+        # the next page is on the wire while this one is planned
+        pages = Prefetched(r.source.iter_natives(None if r.full else r.cursor), name=f"pull-{d.name}")
         try:
             for page in pages:
                 if page.reported_total is not None and r.reported_total is None:
@@ -320,9 +322,7 @@ class SyncEngine:
                 raise  # the platform could not be read at all: the direction fails with the error
             log.warning("sync.listing_incomplete", direction=d.name, error=str(exc))
         finally:
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
+            pages.close()
         if r.ended_on_error and not r.full and not res.anomalies:
             res.anomalies.append(f"the listing ended early: {r.ended_on_error}")
         if r.full:
