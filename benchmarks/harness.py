@@ -393,19 +393,37 @@ class Run:
         return self
 
 
+# Linux counts the high-water RSS of the process that spawned a child into the child's own ru_maxrss (exec takes
+# it from the memory it replaces), so a child of this process, which holds the simulators and their records,
+# would report this process's size. The child is started by this small launcher instead, which reports the
+# child's wall time and rusage as one JSON line on its stdout, after the child's own output (sent to files).
+_LAUNCHER = """
+import json, os, sys, time
+out, err = (os.open(path, os.O_WRONLY) for path in sys.argv[1:3])
+started = time.perf_counter()
+pid = os.posix_spawn(sys.argv[3], sys.argv[3:], os.environ, file_actions=[
+    (os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, err, 2)])
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps({"seconds": time.perf_counter() - started, "rss_kib": usage.ru_maxrss,
+                  "code": os.waitstatus_to_exitcode(status)}))
+"""
+
+
 def run_process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Run:
-    """Run `argv` to its end. The peak RSS is that process's own (wait4's rusage of this one child, the same
-    figure RUSAGE_CHILDREN reports when it is the only child), so runs in one benchmark never mix."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(list(argv), env=dict(env) if env is not None else None, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Run(elapsed, usage.ru_maxrss / 1024, process.returncode,
-                   out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+    """Run `argv` to its end: its wall time (start-up included) and its own peak RSS, measured by a launcher a
+    few MiB in size (see `_LAUNCHER`), so neither this process nor other runs of the benchmark count in it."""
+    with tempfile.TemporaryDirectory(prefix="cb-run-") as folder:
+        out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+        out.touch()
+        err.touch()
+        launched = subprocess.run([sys.executable, "-c", _LAUNCHER, str(out), str(err), *argv],
+                                  env=dict(env) if env is not None else None, capture_output=True, text=True,
+                                  check=False)
+        if launched.returncode != 0:
+            raise RuntimeError(f"the launcher of {argv[0]} failed: {launched.stderr[-2000:]}")
+        measured = json.loads(launched.stdout.strip().splitlines()[-1])
+        return Run(float(measured["seconds"]), int(measured["rss_kib"]) / 1024, int(measured["code"]),
+                   out.read_text("utf-8", "replace"), err.read_text("utf-8", "replace"))
 
 
 def clusterbridge(env: Mapping[str, str], *args: str) -> Run:

@@ -33,3 +33,22 @@ def test_smoke_run_prints_every_figure(tmp_path: Path) -> None:
     assert "Machine: " in done.stdout
     assert "Command: `python benchmarks/run_all.py --smoke" in done.stdout
     assert out.read_text(encoding="utf-8").startswith("| figure | measured | goal | met? |")
+
+
+def test_a_process_peak_rss_is_its_own_not_its_parents() -> None:
+    """Linux counts the memory of the process that spawned a child into the child's ru_maxrss (the exec takes
+    the high-water mark of the mm it replaces): a benchmark holding big simulators must not read it as the sync's."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT / "benchmarks")!r})
+from harness import run_process
+ballast = bytearray(400 * 1024 * 1024)
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+run = run_process([sys.executable, "-c", "x = bytearray(64 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"])
+print(run.rss_mib, run.code)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    rss, code = done.stdout.split()
+    assert code == "0"
+    assert 64 <= float(rss) < 200, f"the child's peak RSS read as {rss} MiB"
