@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -71,6 +72,22 @@ def test_close_stops_the_reading_and_closes_the_source_in_its_thread() -> None:
     assert len(read) <= 3  # at most the pages already read ahead: the reading stopped
     with pytest.raises(StopIteration):
         next(pages)
+
+
+def test_a_stop_is_not_held_up_by_a_page_still_on_the_wire() -> None:
+    release = threading.Event()
+
+    def listing() -> Iterator[int]:
+        yield 0
+        release.wait(30)  # the next page's request waits out a long Retry-After
+        yield 1
+
+    pages = Prefetched(listing())
+    assert next(pages) == 0
+    started = time.monotonic()
+    pages.close()
+    assert time.monotonic() - started < 3
+    release.set()
 
 
 def test_ahead_must_be_positive() -> None:

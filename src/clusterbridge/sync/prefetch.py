@@ -15,8 +15,10 @@ from typing import Generic, TypeVar, cast
 T = TypeVar("T")
 
 _ITEM, _END, _ERROR = "item", "end", "error"
-# how long `close()` waits for a page still on the wire (its request ends within the connector's timeout)
-CLOSE_WAIT_SECONDS = 5.0
+# how long `close()` waits for the reading thread to end. A thread still reading then (a request on the wire, or
+# waiting out a Retry-After) is left to end on its own: it holds no lock and writes nothing, and the page it
+# brings is dropped, so a stop request is never held up by a page nobody will plan.
+CLOSE_WAIT_SECONDS = 0.5
 
 
 class Prefetched(Generic[T]):
