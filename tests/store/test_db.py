@@ -56,8 +56,9 @@ class TestLock:
         with db.sync_lock(engine) as lock:
             lock.check()
             with admin.connect() as conn:
-                pid = conn.execute(sa.text(
-                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")).scalar_one()
+                pid = conn.execute(sa.text(  # this database's: other tests' databases share the server
+                    "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()")).scalar_one()
                 conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             with pytest.raises(LockLost) as first:
                 lock.check()
