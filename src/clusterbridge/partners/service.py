@@ -51,12 +51,11 @@ class Suggestions:
                 translator: Translator | None = None) -> set[tuple[str, str]]:
         """Recompute after natives changed ((side, id) pairs; None: so many that everything is recomputed, as when
         the table is empty). Returns the natives whose top partners (what a mirror shows) changed."""
-        if changed is not None:
-            changed = set(changed)
-            if not changed and self.ledger.has_suggestions(self.first.name, self.second.name):
-                return set()  # nothing to recompute: the stored table stays, unread
-        previous = [] if changed is None else self._stored()
+        whole = changed is None
         changed = set(changed or ())
+        if not whole and not changed and self.ledger.has_suggestions(self.first.name, self.second.name):
+            return set()  # nothing to recompute: the stored table stays, unread
+        previous = [] if whole else self._stored()
         # the natives are streamed from the ledger side by side (never all parsed at once): the matcher keeps
         # only the facts it scores by
         first, second = self._clusters(self.first.name), self._clusters(self.second.name)

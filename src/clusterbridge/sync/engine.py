@@ -844,6 +844,7 @@ class SyncEngine:
         one as soon as it is answered, so a chunk held up by a Retry-After never idles the others: the next
         chunk starts as soon as any one ends. False when a stop request ended the writing early."""
         d, res, target = r.direction, r.result, r.target
+        window = max(1, target.concurrency)
         in_flight: dict[Future[list[WriteResult]], Sequence[PlanRow]] = {}
         error: BaseException | None = None
         stopped = False
@@ -861,12 +862,11 @@ class SyncEngine:
             if res.run_id is not None:
                 self.ledger.run_progress(res.run_id, res.as_counts())
 
-        with ThreadPoolExecutor(max_workers=max(1, target.concurrency),
-                                thread_name_prefix=f"write-{d.name}") as pool:
+        with ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"write-{d.name}") as pool:
             try:
                 for chunk in self.ledger.plan_rows(run.token, d.name, ("create", "update"),
                                                    batch=max(1, target.write_batch)):
-                    while len(in_flight) >= max(1, target.concurrency) and error is None:
+                    while len(in_flight) >= window and error is None:
                         settle(FIRST_COMPLETED)
                     if error is not None:
                         break
