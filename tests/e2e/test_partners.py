@@ -53,16 +53,17 @@ class TestSuggestions:
         assert bridge.sync(full=True).exit_code == 0
         before = partners(bridge)
         assert before
-        reads: list[tuple[str, str]] = []
-        read = Ledger.suggestions
+        reads: list[str] = []
+        for name in ("suggestions", "suggestion_scores"):  # with their reasons, or the scores a refresh ranks by
+            read = getattr(Ledger, name)
 
-        def counted(ledger: Ledger, first_side: str, second_side: str) -> list[Any]:
-            reads.append((first_side, second_side))
-            return read(ledger, first_side, second_side)
+            def counted(ledger: Ledger, *args: str, read: Any = read, name: str = name) -> Any:
+                reads.append(name)
+                return read(ledger, *args)
 
-        monkeypatch.setattr(Ledger, "suggestions", counted)
+            monkeypatch.setattr(Ledger, name, counted)
         assert bridge.sync().exit_code == 0
-        assert reads == []  # every stored suggestion with its reasons: the bulk of an idle run's time
+        assert reads == []  # every stored suggestion: the bulk of an idle run's time
         assert partners(bridge) == before
 
     def test_csv_has_a_header_and_one_row_per_suggestion(self, bridge: Bridge) -> None:

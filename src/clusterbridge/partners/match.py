@@ -84,6 +84,8 @@ class _FieldMatch:
 _NO_FIELD = _FieldMatch((), (), 0.0, 0.0, 0.0)
 
 _Candidate = tuple[float, float, Group]  # structured score, best text share, the other side's group
+# a scored pair, in the order suggestions are ranked: (-score, European id, Korean id, the two text ratios)
+_Scored = tuple[float, str, str, float | None, float | None]
 
 
 class _Candidates:
@@ -145,9 +147,8 @@ class Matcher:
         the European-side cluster is itself Korean)."""
         run = self._run([eu], [kr], (), texts)
         e, k = run.eu.facts.get(eu.source_id), run.kr.facts.get(kr.source_id)
-        if e is None or k is None:
-            return None
-        return self._suggestion(run, e, k)
+        scored = None if e is None or k is None else self._scored(run, e, k)
+        return next(iter(Found(self, run, [scored]))) if scored is not None else None
 
     # ---------------------------------------------------------------- all pairs
 
@@ -164,6 +165,19 @@ class Matcher:
         """Each European cluster's `top_n` best Korean partners and each Korean cluster's `top_n` best
         European partners (together, without repeats), scoring at least `min_score`, best first.
         `exclude` holds (eu_id, kr_id) pairs never to suggest: a Korean cluster and its own ECCP profile."""
+        return list(self.find(eu, kr, top_n=top_n, min_score=min_score, exclude=exclude, texts=texts))
+
+    def find(
+        self,
+        eu: Iterable[Cluster],
+        kr: Iterable[Cluster],
+        *,
+        top_n: int = 5,
+        min_score: float = 0.0,
+        exclude: Collection[tuple[str, str]] = (),
+        texts: EnglishTexts | None = None,
+    ) -> Found:
+        """What `suggest` finds, its reasons written only as each suggestion is read."""
         _check(top_n, min_score)
         run = self._run(eu, kr, exclude, texts)
         pairs: set[tuple[str, str]] = set()
@@ -179,7 +193,7 @@ class Matcher:
             )
             for k_id, partners in _per_class(group, run.excluded_kr, top):
                 pairs.update((e_id, k_id) for e_id in partners)
-        return self._suggestions(run, pairs)
+        return self._found(run, pairs)
 
     def refresh(
         self,
@@ -201,6 +215,26 @@ class Matcher:
         call `suggest` instead. A cluster is affected when it changed, when a changed cluster was among its
         previous partners, or when a changed cluster now scores at least its previous N-th best. The result
         holds exactly the suggestions of a full `suggest` that involve an affected cluster."""
+        affected_eu, affected_kr, found = self.find_refresh(
+            eu, kr, previous, changed_eu=changed_eu, changed_kr=changed_kr, top_n=top_n, min_score=min_score,
+            exclude=exclude, texts=texts)
+        return Refresh(affected_eu, affected_kr, tuple(found))
+
+    def find_refresh(
+        self,
+        eu: Iterable[Cluster],
+        kr: Iterable[Cluster],
+        previous: Iterable[Suggestion],
+        *,
+        changed_eu: Collection[str] = (),
+        changed_kr: Collection[str] = (),
+        top_n: int = 5,
+        min_score: float = 0.0,
+        exclude: Collection[tuple[str, str]] = (),
+        texts: EnglishTexts | None = None,
+    ) -> tuple[frozenset[str], frozenset[str], Found]:
+        """What `refresh` finds (the clusters affected on each side, and their suggestions), the reasons written
+        only as each suggestion is read."""
         _check(top_n, min_score)
         run = self._run(eu, kr, exclude, texts)
         before_eu: dict[str, list[Suggestion]] = {}
@@ -266,7 +300,7 @@ class Matcher:
                 for s in before_kr.get(kr_id, ())
                 if s.eu_id not in affected_eu and s in top_eu[s.eu_id]
             )
-        return Refresh(frozenset(affected_eu), frozenset(affected_kr), tuple(self._suggestions(run, pairs)))
+        return frozenset(affected_eu), frozenset(affected_kr), self._found(run, pairs)
 
     # ---------------------------------------------------------------- internals
 
@@ -398,18 +432,24 @@ class Matcher:
 
     # ---------------------------------------------------------------- suggestions and reasons
 
-    def _suggestions(self, run: _Run, pairs: Iterable[tuple[str, str]]) -> list[Suggestion]:
-        out = [self._suggestion(run, run.eu.facts[e], run.kr.facts[k]) for e, k in pairs]
-        return sorted((s for s in out if s is not None), key=lambda s: (-s.score, s.eu_id, s.kr_id))
+    def _found(self, run: _Run, pairs: Iterable[tuple[str, str]]) -> Found:
+        scored = (self._scored(run, run.eu.facts[e], run.kr.facts[k]) for e, k in pairs)
+        return Found(self, run, sorted(s for s in scored if s is not None))
 
-    def _suggestion(self, run: _Run, e: Facts, k: Facts) -> Suggestion | None:
+    def _scored(self, run: _Run, e: Facts, k: Facts) -> _Scored | None:
+        """A pair's score and text ratios (None: the pair is not eligible); its reasons are written later."""
         field = self._field(run, e.profile.field, k.profile.field)
-        eu_names, kr_names = self._interest(e.profile, k.profile)
-        if field is None and not (eu_names and kr_names):
+        if field is None and not all(self._interest(e.profile, k.profile)):
             return None
-        field = field or _NO_FIELD
-        base = self._base(field, e.profile, k.profile)
+        base = self._base(field or _NO_FIELD, e.profile, k.profile)
         text, eu_seeks, kr_seeks = self._texts(run, e, k)
+        return -round(base + self._w_texts * text, DECIMALS), e.id, k.id, eu_seeks, kr_seeks
+
+    def _reasons(self, run: _Run, e: Facts, k: Facts, eu_seeks: float | None,
+                 kr_seeks: float | None) -> tuple[Reason, ...]:
+        """An eligible pair's reasons, strongest first, from its text ratios as `_scored` found them."""
+        field = self._field(run, e.profile.field, k.profile.field) or _NO_FIELD
+        eu_names, kr_names = self._interest(e.profile, k.profile)
         found: list[Reason] = []
         if field.industries:
             sentence = reasons.industries(field.divisions, e, k)
@@ -420,13 +460,37 @@ class Matcher:
         if countries := self._countries(eu_names, kr_names):
             sentence = reasons.countries(e.profile.country, eu_names, kr_names)
             found.append(Reason("countries", *sentence, round(countries, DECIMALS)))
-        if text:
+        if text := self._combine(eu_seeks, kr_seeks):
             shown = [r if r is not None and self._scale(r) > 0 else None for r in (eu_seeks, kr_seeks)]
             found.append(Reason("texts", *reasons.texts(*shown), round(self._w_texts * text, DECIMALS)))
         if (members := self._members(e.profile, k.profile)) and e.sme_share is not None and k.sme_share is not None:
             found.append(Reason("members", *reasons.members(e.sme_share, k.sme_share), round(members, DECIMALS)))
         found.sort(key=lambda r: (-r.weight, _SIGNALS.index(r.signal)))
-        return Suggestion(e.id, k.id, round(base + self._w_texts * text, DECIMALS), tuple(found))
+        return tuple(found)
+
+
+class Found:
+    """The suggestions of one `find` or `find_refresh`, best first (by score, then ids). Every pair's score is
+    known; its reasons (two sentences per signal) are written only as it is read, so a whole listing's
+    suggestions never sit in memory with their sentences at once."""
+
+    __slots__ = ("_matcher", "_run", "_scored")
+
+    def __init__(self, matcher: Matcher, run: _Run, scored: list[_Scored]) -> None:
+        self._matcher, self._run, self._scored = matcher, run, scored
+
+    def __len__(self) -> int:
+        return len(self._scored)
+
+    def __iter__(self) -> Iterator[Suggestion]:
+        eu, kr, reasons_of = self._run.eu.facts, self._run.kr.facts, self._matcher._reasons
+        for negative, e, k, eu_seeks, kr_seeks in self._scored:
+            yield Suggestion(e, k, -negative, reasons_of(self._run, eu[e], kr[k], eu_seeks, kr_seeks))
+
+    def scores(self) -> Iterator[tuple[str, str, float]]:
+        """(European id, Korean id, score) of each suggestion, best first: what ranking needs."""
+        for negative, e, k, _, _ in self._scored:
+            yield e, k, -negative
 
 
 def _per_class(

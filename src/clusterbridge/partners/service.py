@@ -8,6 +8,7 @@ ledger's `partner_suggestions` rows are (first side id, second side id).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from clusterbridge.abc import Translator
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster, Section
 from clusterbridge.partners.facts import CooperationText, EnglishTexts
-from clusterbridge.partners.match import Matcher, Reason, Signal, Suggestion
+from clusterbridge.partners.match import Found, Matcher, Suggestion
 from clusterbridge.sides import Bridge, Side
 from clusterbridge.store.ledger import Ledger, now
 
@@ -63,14 +64,13 @@ class Suggestions:
         texts = self._english_texts(translator)
         before = self._tops((x.eu_id, x.kr_id, x.score) for x in previous) if previous else self._stored_tops()
         if not previous:
-            found = self.matcher.suggest(first, second, top_n=TOP_N, exclude=exclude, texts=texts)
-            self._store(found, None)
+            self._store(self.matcher.find(first, second, top_n=TOP_N, exclude=exclude, texts=texts), None)
         else:
-            result = self.matcher.refresh(
+            affected_first, affected_second, found = self.matcher.find_refresh(
                 first, second, previous, changed_eu=[i for s, i in changed if s == self.first.name],
                 changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
                 texts=texts)
-            self._store(list(result.suggestions), (set(result.affected_eu), set(result.affected_kr)))
+            self._store(found, (set(affected_first), set(affected_second)))
         after = self._stored_tops()
         moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         log.info("partners.refreshed", changed=len(changed), suggestions=sum(len(v) for v in after.values()) // 2,
@@ -113,31 +113,30 @@ class Suggestions:
         return EnglishTexts(eu=as_texts(self.first.name), kr=as_texts(self.second.name))
 
     def _stored(self) -> list[Suggestion]:
-        rows = self.ledger.suggestions(self.first.name, self.second.name)
-        return [Suggestion(r.first_id, r.second_id, r.score, tuple(
-            Reason(signal, en, ko, weight) for signal, en, ko, weight in zip(
-                *_reason_columns(r), strict=True))) for r in rows]
+        """The stored suggestions as a refresh needs them: ids and scores (their reasons are not read)."""
+        return [Suggestion(first_id, second_id, score, ())
+                for first_id, second_id, score in self.ledger.suggestion_scores(self.first.name, self.second.name)]
 
-    def _store(self, found: list[Suggestion], scope: tuple[set[str], set[str]] | None) -> None:
-        ranks_first: dict[str, list[Suggestion]] = {}
-        ranks_second: dict[str, list[Suggestion]] = {}
-        for s in found:
-            ranks_first.setdefault(s.eu_id, []).append(s)
-            ranks_second.setdefault(s.kr_id, []).append(s)
-        order = _order
-        rank_first = {(s.eu_id, s.kr_id): i + 1
-                      for v in ranks_first.values() for i, s in enumerate(sorted(v, key=order))}
-        rank_second = {(s.eu_id, s.kr_id): i + 1
-                       for v in ranks_second.values() for i, s in enumerate(sorted(v, key=order))}
+    def _store(self, found: Found, scope: tuple[set[str], set[str]] | None) -> None:
+        """Write what the matcher found, a batch at a time as its reasons are written. Suggestions come best
+        first, the order each cluster's partners are ranked in: a cluster's rank is how many of its pairs
+        came before, plus one."""
         stamp = now()
-        rows = ({"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
-                 "second_id": s.kr_id, "score": s.score, "rank_first": rank_first[(s.eu_id, s.kr_id)],
-                 "rank_second": rank_second[(s.eu_id, s.kr_id)],
-                 "reasons_en": json.dumps([{"signal": r.signal, "text": r.en, "weight": r.weight}
-                                           for r in s.reasons], ensure_ascii=False),
-                 "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),
-                 "computed_at": stamp} for s in found)
-        self.ledger.replace_suggestions(self.first.name, self.second.name, rows, scope)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            ranks_first: Counter[str] = Counter()
+            ranks_second: Counter[str] = Counter()
+            for s in found:
+                ranks_first[s.eu_id] += 1
+                ranks_second[s.kr_id] += 1
+                yield {"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
+                       "second_id": s.kr_id, "score": s.score, "rank_first": ranks_first[s.eu_id],
+                       "rank_second": ranks_second[s.kr_id],
+                       "reasons_en": json.dumps([{"signal": r.signal, "text": r.en, "weight": r.weight}
+                                                 for r in s.reasons], ensure_ascii=False),
+                       "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),
+                       "computed_at": stamp}
+        self.ledger.replace_suggestions(self.first.name, self.second.name, rows(), scope)
 
     # -- reading ------------------------------------------------------------------------------------------
     def _stored_tops(self) -> dict[tuple[str, str], tuple[str, ...]]:
@@ -147,7 +146,7 @@ class Suggestions:
         """Each cluster's published partners (ids, best first), from (first id, second id, score) pairs."""
         by: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
         for first_id, second_id, score in pairs:
-            key = (-score, first_id, second_id)  # the order of _order
+            key = (-score, first_id, second_id)  # the order the matcher ranks in
             by.setdefault((self.first.name, first_id), []).append(key)
             by.setdefault((self.second.name, second_id), []).append(key)
         out: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -203,13 +202,3 @@ def _local_name(cluster: Cluster, side: Side) -> str:
     lang = side.language.split("-")[0]
     return cluster.names.get(lang) or cluster.name_en
 
-
-def _order(s: Suggestion) -> tuple[float, str, str]:
-    return (-s.score, s.eu_id, s.kr_id)
-
-
-def _reason_columns(row: Any) -> tuple[list[Signal], list[str], list[str], list[float]]:
-    english = json.loads(row.reasons_en)
-    korean = json.loads(row.reasons_ko)
-    signals: list[Signal] = [r["signal"] for r in english]  # written by _store from Reason.signal
-    return (signals, [r["text"] for r in english], list(korean), [float(r["weight"]) for r in english])

@@ -72,6 +72,24 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def _rerank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any], other: sa.Column[Any],
+            rank: sa.Column[Any], ids: set[str]) -> None:
+    """Rank the stored suggestions of these clusters (`mine`) again: best score first, then the partner's id."""
+    c = partner_suggestions.c
+    for part in _chunks(sorted(ids)):
+        by: dict[str, list[tuple[float, str, int]]] = {}
+        for cluster, partner, score, stored in conn.execute(sa.select(mine, other, c.score, rank).where(
+                base, mine.in_(part))):
+            by.setdefault(cluster, []).append((-score, partner, stored))
+        moved = [{"b_mine": cluster, "b_other": partner, "b_rank": position}
+                 for cluster, pairs in by.items()
+                 for position, (_, partner, stored) in enumerate(sorted(pairs), start=1) if stored != position]
+        if moved:
+            conn.execute(partner_suggestions.update().where(
+                base, mine == sa.bindparam("b_mine"), other == sa.bindparam("b_other")).values(
+                {rank.name: sa.bindparam("b_rank")}), moved)
+
+
 @dataclass(frozen=True)
 class PendingDeletion:
     id: int
@@ -590,21 +608,31 @@ class Ledger:
     def replace_suggestions(self, first_side: str, second_side: str, rows: Iterable[Mapping[str, Any]],
                             scope: tuple[set[str], set[str]] | None) -> None:
         """Store suggested pairs (made as they are written, a batch at a time); `scope` (ids of each side whose
-        suggestions were recomputed) limits what is replaced, None replaces everything."""
+        suggestions were recomputed) limits what is replaced, None replaces everything. After a scoped
+        replacement every cluster that lost or gained a pair is ranked again among all its stored pairs."""
         c = partner_suggestions.c
         with self.engine.begin() as conn:
             base = (c.first_side == first_side) & (c.second_side == second_side)
+            touched: tuple[set[str], set[str]] = (set(), set())
             if scope is None:
                 conn.execute(partner_suggestions.delete().where(base))
             else:
-                for part in _chunks(sorted(scope[0])):
-                    conn.execute(partner_suggestions.delete().where(base, c.first_id.in_(part)))
-                for part in _chunks(sorted(scope[1])):
-                    conn.execute(partner_suggestions.delete().where(base, c.second_id.in_(part)))
+                for mine, other, ids, side in ((c.first_id, c.second_id, scope[0], 0),
+                                               (c.second_id, c.first_id, scope[1], 1)):
+                    touched[side].update(ids)
+                    for part in _chunks(sorted(ids)):
+                        # the partners of the pairs going lose one: their ranks move too
+                        touched[1 - side].update(conn.execute(sa.select(other).where(base, mine.in_(part))).scalars())
+                        conn.execute(partner_suggestions.delete().where(base, mine.in_(part)))
             pending = iter(rows)
             while batch := list(islice(pending, STREAM_ROWS)):
                 self._upsert(conn, partner_suggestions, batch, ("first_side", "first_id", "second_side", "second_id"),
                              ("score", "rank_first", "rank_second", "reasons_en", "reasons_ko", "computed_at"))
+                if scope is not None:
+                    touched[0].update(r["first_id"] for r in batch)
+                    touched[1].update(r["second_id"] for r in batch)
+            _rerank(conn, base, c.first_id, c.second_id, c.rank_first, touched[0])
+            _rerank(conn, base, c.second_id, c.first_id, c.rank_second, touched[1])
 
     def suggestion_scores(self, first_side: str, second_side: str) -> Iterator[tuple[str, str, float]]:
         """Every stored pair as (first id, second id, score), streamed: what ranking needs, without the reasons."""

@@ -1,0 +1,112 @@
+"""The suggestions table as the service keeps it, in a real ledger: what it stores is what the matcher
+suggests (reasons included), each cluster's partners ranked best first, written without holding every
+suggestion's reasons at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from clusterbridge.config import Settings
+from clusterbridge.mapping.vocabulary import Vocabulary
+from clusterbridge.model import Cluster
+from clusterbridge.partners import Matcher, Suggestion
+from clusterbridge.partners import match as match_module
+from clusterbridge.partners.service import TOP_N, Suggestions
+from clusterbridge.sides import load_bridge
+from clusterbridge.store import db
+from clusterbridge.store.ledger import Ledger, NativeSnapshot
+from clusterbridge.store.tables import partner_suggestions
+from tests.partners.sample_clusters import sample_european, sample_korean
+
+
+def _snapshot(cluster: Cluster) -> NativeSnapshot:
+    text = cluster.model_dump_json()
+    return NativeSnapshot(cluster.source, cluster.source_id, cluster.name_en, cluster.country, cluster.live,
+                          cluster.source_changed, text, hashlib.sha256(text.encode()).hexdigest())
+
+
+@pytest.fixture
+def service(engine_factory: Callable[[], sa.Engine], matcher: Matcher) -> Suggestions:
+    engine = engine_factory()
+    db.upgrade(engine)
+    ledger = Ledger(engine)
+    ledger.save_natives([_snapshot(c) for c in (*sample_european(), *sample_korean())])
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    return Suggestions(ledger, load_bridge(settings), matcher, Vocabulary.load(settings))
+
+
+def _table(service: Suggestions) -> list[dict[str, Any]]:
+    c = partner_suggestions.c
+    q = sa.select(c.first_id, c.second_id, c.score, c.rank_first, c.rank_second, c.reasons_en, c.reasons_ko)
+    with service.ledger.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q.order_by(c.first_id, c.second_id))]
+
+
+def _expected(found: list[Suggestion]) -> list[dict[str, Any]]:
+    """The table `found` makes: each cluster's partners ranked by score, then by the partner's id."""
+    def rank(s: Suggestion, mine: Callable[[Suggestion], str], other: Callable[[Suggestion], str]) -> int:
+        ranked = sorted((x for x in found if mine(x) == mine(s)), key=lambda x: (-x.score, other(x)))
+        return ranked.index(s) + 1
+
+    rows = [{"first_id": s.eu_id, "second_id": s.kr_id, "score": s.score,
+             "rank_first": rank(s, lambda x: x.eu_id, lambda x: x.kr_id),
+             "rank_second": rank(s, lambda x: x.kr_id, lambda x: x.eu_id),
+             "reasons_en": [{"signal": r.signal, "text": r.en, "weight": r.weight} for r in s.reasons],
+             "reasons_ko": [r.ko for r in s.reasons]} for s in found]
+    return sorted(rows, key=lambda r: (r["first_id"], r["second_id"]))
+
+
+def _decoded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "reasons_en": json.loads(r["reasons_en"]), "reasons_ko": json.loads(r["reasons_ko"])}
+            for r in rows]
+
+
+class TestTable:
+    def test_the_table_holds_what_the_matcher_suggests_ranked_for_each_cluster(
+            self, service: Suggestions, matcher: Matcher) -> None:
+        service.refresh(None)
+        found = matcher.suggest(sample_european(), sample_korean(), top_n=TOP_N)
+        assert len(found) > 20
+        assert any(len(s.reasons) > 1 for s in found)
+        assert _decoded(_table(service)) == _expected(found)
+
+    def test_each_suggestions_reasons_are_written_as_it_is_stored_not_all_before(
+            self, service: Suggestions, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The reasons (two sentences per signal) are the bulk of a suggestion: with a whole listing's
+        suggestions they would not fit in memory at once. No more than one suggestion's reasons, plus the
+        batch being written, may exist before the first row reaches the ledger."""
+        written: list[int] = []
+        reasons_before_write: list[int] = []
+        made = match_module.Matcher._reasons
+        write = Ledger.replace_suggestions
+
+        def counted_reasons(self: Matcher, *args: Any) -> Any:
+            written.append(1)
+            return made(self, *args)
+
+        def watched_write(ledger: Ledger, first: str, second: str, rows: Any, scope: Any) -> None:
+            reasons_before_write.append(len(written))
+            write(ledger, first, second, rows, scope)
+
+        monkeypatch.setattr(match_module.Matcher, "_reasons", counted_reasons)
+        monkeypatch.setattr(Ledger, "replace_suggestions", watched_write)
+        service.refresh(None)
+        assert reasons_before_write == [0]  # the matcher handed over scores only
+        assert len(written) == len(_table(service)) > 20  # and each row's reasons were written once, for it
+
+    def test_a_refresh_after_a_change_leaves_the_table_a_full_recompute_makes(
+            self, service: Suggestions, matcher: Matcher) -> None:
+        service.refresh(None)
+        korean = sample_korean()
+        moved = korean[0].model_copy(update={"cooperation": korean[0].cooperation.model_copy(
+            update={"target_countries": ("DE", "FR", "IT")})})
+        service.ledger.save_natives([_snapshot(moved)])
+        service.refresh({(moved.source, moved.source_id)})
+        found = matcher.suggest(sample_european(), [moved, *korean[1:]], top_n=TOP_N)
+        assert _decoded(_table(service)) == _expected(found)
