@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from clusterbridge.simulators import FaultSpec
 from clusterbridge.store import db
 from clusterbridge.store.tables import cursors, sync_runs, sync_status
+from clusterbridge.sync.engine import SyncEngine
 from tests.e2e.harness import Bridge
 from tests.e2e.test_sync import assert_exactly_one_mirror_each, linked, live_korean, published_european
 
@@ -290,6 +291,27 @@ class TestRule11Edges:
         bridge.admin(bridge.eccp, "POST", f"/records/{profile}/publish")
         assert bridge.sync().exit_code == 0
         assert home not in {r["attributes"]["field_external_id"] for r in bridge.eccp_mirrors()}
+        assert_exactly_one_mirror_each(bridge)
+
+    def test_a_real_run_holds_its_deferred_natives_in_the_ledger_and_links_them_as_a_dry_run_does(
+            self, bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+        # Korean natives whose own ECCP profile may exist wait until rule 11 is settled: a real run keeps only
+        # their ids while it pulls (their snapshots are in the ledger), so no listing is held in memory
+        seen: dict[bool, list[Any]] = {}
+        settle = SyncEngine._settle_matches
+
+        def watched(engine: SyncEngine, run: Any, runs: Any) -> None:
+            seen[run.dry_run] = [c for r in runs for c in r.deferred.values()]
+            settle(engine, run, runs)
+
+        monkeypatch.setattr(SyncEngine, "_settle_matches", watched)
+        planned, done = bridge.sync(full=True, dry_run=True), bridge.sync(full=True)
+        assert seen[True]  # a dry run stores nothing: it keeps the clusters
+        assert all(c is not None for c in seen[True])
+        assert len(seen[False]) == len(seen[True])
+        assert all(c is None for c in seen[False])
+        assert [d.counts for d in done.directions] == [d.counts for d in planned.directions]
+        assert done.directions[1].counts["linked"] >= 2
         assert_exactly_one_mirror_each(bridge)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -65,6 +65,7 @@ PUBLISHED_STATE = "partners_published"
 # beyond this many changed natives in one run, partner suggestions are recomputed whole
 CHANGED_LIMIT = 5000
 RETRY_CHUNK = 500  # records retried by id per batch
+DEFERRED_CHUNK = 500  # deferred natives read back from the ledger and planned per batch
 CONTEST_ROUNDS = 8  # how far a partial run follows stored rule-11 matches its pulled natives contest
 PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
               "skip": "skipped", "link": "linked", "quarantine": "quarantined", "delete": "deleted"}
@@ -134,7 +135,9 @@ class _DirectionRun:
     ended_on_error: str | None = None
     changed_during: int = 0
     trusted: bool = True
-    deferred: dict[str, Cluster] = field(default_factory=dict)
+    # natives whose planning waits for rule 11 to be settled: the cluster in a dry run, None in a real run (the
+    # pull stored its snapshot, read back a chunk at a time), so a listing is never held in memory
+    deferred: dict[str, Cluster | None] = field(default_factory=dict)
     home_pulled: set[str] = field(default_factory=set)
     profiles: ProfileIndex | None = None  # the other side's rule-11 candidates, as this direction sees them
     progress: DirectionProgress | None = None
@@ -390,13 +393,13 @@ class SyncEngine:
                 key = f"{d.source.name}:{native_id}"
                 run.candidates[key] = cluster
                 run.seen_profiles.add(key)
-                r.deferred[native_id] = cluster
+                r.deferred[native_id] = cluster if run.dry_run else None
                 continue
             if d.source.home_countries:
                 if not r.full:  # a full listing scores every home native: no need to remember which
                     r.home_pulled.add(native_id)
                 if cluster.country in d.source.home_countries and self._has_candidates(run, r, cluster):
-                    r.deferred[native_id] = cluster
+                    r.deferred[native_id] = cluster if run.dry_run else None
                     continue
             rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled", mirrors=mirrors))
         self._put(run, r, rows)
@@ -406,6 +409,23 @@ class SyncEngine:
                 cleared = self.ledger.clear_reappeared(d.name, live_ids)
                 if cleared:
                     log.info("deletions.cleared", direction=d.name, count=cleared, reason="the natives are live again")
+
+    def _deferred(self, r: _DirectionRun, native_ids: Sequence[str] | None = None) -> Iterator[Cluster]:
+        """The deferred natives (all of them, in id order, or `native_ids`), as this run pulled them."""
+        ordered = sorted(r.deferred) if native_ids is None else native_ids
+        for start in range(0, len(ordered), DEFERRED_CHUNK):
+            part = ordered[start:start + DEFERRED_CHUNK]
+            stored = self.ledger.native_snapshots(r.direction.source.name,
+                                                  [i for i in part if r.deferred[i] is None])
+            for native_id in part:
+                held = r.deferred[native_id]
+                if held is not None:
+                    yield held
+                elif native_id in stored:
+                    yield Cluster.model_validate_json(stored[native_id])
+                else:  # the pull stores a native before deferring it: the ledger lost a row under us
+                    raise RuntimeError(f"{r.direction.source.name} native {native_id!r} was deferred, "
+                                       "but the ledger holds no snapshot of it")
 
     def _staged(self, run: _Run, r: _DirectionRun, native_ids: Sequence[str]) -> dict[str, MirrorState]:
         """What the target's full listing showed for these natives (nothing on an incremental run)."""
@@ -514,7 +534,7 @@ class SyncEngine:
                 fresh: list[Match] = []
             elif complete:
                 scope = set(stored) | set(r.deferred)
-                fresh = settle_pairs(candidate_pairs(r.deferred.values(), profiles, self.vocabulary.data.links))
+                fresh = settle_pairs(candidate_pairs(self._deferred(r), profiles, self.vocabulary.data.links))
             else:  # part of a side was seen: settle what it touches, keep the stored matches of the rest
                 scope, fresh = self._contest(run, r, profiles, stored)
             taken = {m.profile_id for m in fresh}
@@ -542,7 +562,7 @@ class SyncEngine:
         d = r.direction
         index = ProfileIndex(profiles, self.vocabulary.data.links)
         scope = r.home_pulled | set(r.deferred)
-        pairs = [pair for home in r.deferred.values() for pair in index.pairs(home)]
+        pairs = [pair for home in self._deferred(r) for pair in index.pairs(home)]
         contested = {k.split(":", 1)[1] for k in run.seen_profiles if k.startswith(f"{d.target.name}:")}
         for _ in range(CONTEST_ROUNDS):
             contested |= {p.profile_id for p in pairs}
@@ -594,12 +614,15 @@ class SyncEngine:
     # -- phase 2: finish the plan -----------------------------------------------------------------------
     def _finish_plan(self, run: _Run, r: _DirectionRun) -> None:
         d = r.direction
-        if r.deferred:
-            ids = sorted(r.deferred)
+        ordered = sorted(r.deferred)
+        for start in range(0, len(ordered), DEFERRED_CHUNK):
+            ids = ordered[start:start + DEFERRED_CHUNK]
             links = self.ledger.link_states(d.name, ids)
             mirrors = self._staged(run, r, ids)
-            self._put(run, r, [self._plan_native(run, r, r.deferred[nid], links.get(nid), "pulled",
-                                                 self._linked_to(run, d, r.deferred[nid]), mirrors) for nid in ids])
+            self._put(run, r, [self._plan_native(run, r, cluster, links.get(cluster.source_id), "pulled",
+                                                 self._linked_to(run, d, cluster), mirrors)
+                               for cluster in self._deferred(r, ids)])
+        r.deferred.clear()
         self._retry_by_id(run, r)
         vanished: list[PlanRow] = []
         if r.full:
