@@ -308,3 +308,26 @@ class TestSparseClusters:
         assert found is not None
         assert 0 < found.score <= 1
         assert "industries" not in {r.signal for r in found.reasons}
+
+
+class TestSharedFacts:
+    """The matcher holds every cluster's facts at once: equal values are held once per run."""
+
+    def test_clusters_of_one_run_share_their_equal_profiles_codes_and_labels(self, matcher: Matcher) -> None:
+        reader = matcher.reader
+        reader.begin()
+        first = reader.european(battery_eu())
+        twin = reader.european(battery_eu().model_copy(update={"source_id": "another-battery-cluster"}))
+        assert twin.id != first.id
+        assert twin.profile is first.profile
+        assert twin.profile.field is first.profile.field
+        assert twin.codes is first.codes
+        assert twin.ecosystem_names is first.ecosystem_names
+        assert twin.industry_en is first.industry_en
+        other = reader.korean(battery_kr())
+        assert other.profile != first.profile
+        reader.begin()  # a new run lets the last one's values go: equal, not the same
+        again = reader.european(battery_eu())
+        assert again == first
+        assert again.profile is not first.profile
+        assert again.codes is not first.codes

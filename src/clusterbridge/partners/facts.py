@@ -8,9 +8,10 @@ Code strings of the two systems are never compared with each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as default
+from typing import TypeVar, cast
 
 from rapidfuzz import utils
 
@@ -19,6 +20,7 @@ from clusterbridge.model import Cluster, Text
 from clusterbridge.partners.weights import Weights
 
 KOREA = "KR"
+H = TypeVar("H", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,23 @@ class Facts:
 
 
 class FactReader:
-    """Turns clusters into `Facts`; remembers crosswalk lookups, which every cluster of a run repeats."""
+    """Turns clusters into `Facts`; remembers crosswalk lookups, which every cluster of a run repeats.
+
+    The matcher holds the facts of every cluster at once, and clusters repeat a few distinct fields, profiles,
+    codes and labels: the facts of one run share one copy of each equal value (`begin` starts a run)."""
 
     def __init__(self, crosswalk: Crosswalk, weights: Weights) -> None:
         self.crosswalk = crosswalk
         self.weights = weights
         self._ignore = frozenset(w.casefold() for w in weights.texts.ignore_words)
         self._nace_divisions: dict[str, tuple[str, ...]] = {}
+        self._shared: dict[Hashable, Hashable] = {}
+        self._shared_maps: dict[tuple[Hashable, ...], Mapping[str, object]] = {}
+
+    def begin(self) -> None:
+        """A new run: the values shared by the facts of the last one are let go."""
+        self._shared = {}
+        self._shared_maps = {}
 
     def european(self, c: Cluster, texts: CooperationText | None = None) -> Facts:
         """Facts of a European cluster: its NACE codes placed in KSIC divisions through the crosswalk."""
@@ -113,23 +125,32 @@ class FactReader:
     ) -> Facts:
         ecosystems = {name.casefold(): name for name in reversed(c.ecosystems) if name.strip()}
         share = _sme_share(c)
-        profile = Profile(
-            field=Field(frozenset(ecosystems), frozenset(codes)),
-            country=c.country,
-            targets=targets,
+        one = self._one
+        profile = one(Profile(
+            field=one(Field(one(frozenset(ecosystems)), one(frozenset(codes)))),
+            country=one(c.country),
+            targets=one(targets),
             sme_heavy=share is not None and share >= self.weights.members.sme_heavy,
-        )
+        ))
         return Facts(
             id=c.source_id,
             profile=profile,
-            ecosystem_names=ecosystems,
-            codes={division: tuple(unique(found)) for division, found in codes.items()},
+            ecosystem_names=self._one_map(ecosystems),
+            codes=self._one_map({division: one(tuple(unique(found))) for division, found in codes.items()}),
             sme_share=share,
             seeking=self.prepare(_english(c.cooperation.seeking, texts.seeking if texts else None)),
             offering=self.prepare(_english(c.cooperation.offering, texts.offering if texts else None)),
-            industry_en=tuple(c.industry_labels.get("en", ())),
-            industry_ko=tuple(c.industry_labels.get("ko", ())),
+            industry_en=one(tuple(c.industry_labels.get("en", ()))),
+            industry_ko=one(tuple(c.industry_labels.get("ko", ()))),
         )
+
+    def _one(self, value: H) -> H:
+        """The run's one copy of a value equal to `value`."""
+        return cast(H, self._shared.setdefault(value, value))
+
+    def _one_map(self, value: dict[str, H]) -> Mapping[str, H]:
+        """The run's one copy of a mapping equal to `value` (in the same order)."""
+        return cast(Mapping[str, H], self._shared_maps.setdefault(tuple(value.items()), value))
 
     def _divisions_of_nace(self, nace: str) -> tuple[str, ...]:
         found = self._nace_divisions.get(nace)

@@ -312,6 +312,7 @@ class Matcher:
         texts: EnglishTexts | None,
     ) -> _Run:
         texts = texts or EnglishTexts()
+        self.reader.begin()
         # a Korean cluster's own ECCP profile is no European partner; withdrawn clusters are nobody's
         european = (self.reader.european(c, texts.eu.get(c.source_id)) for c in eu if c.live and c.country != KOREA)
         korean = (self.reader.korean(c, texts.kr.get(c.source_id)) for c in kr if c.live)
