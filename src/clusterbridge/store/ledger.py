@@ -214,12 +214,27 @@ class Ledger:
         native_changed, translation_pending, withheld."""
         if not rows:
             return
+        with self.engine.begin() as conn:
+            self._mark_written(conn, direction, rows)
+
+    def confirm_writes(self, direction: str, written: Sequence[Mapping[str, Any]],
+                       refused: Sequence[tuple[str, RecordProblem]], run_id: int) -> None:
+        """What one write call's answer says, in one transaction: the rows written (as `mark_written` takes
+        them; their quarantine entries cleared) and the records refused (quarantined, as `quarantine`)."""
+        if not written and not refused:
+            return
+        with self.engine.begin() as conn:
+            self._mark_written(conn, direction, written)
+            self._clear_errors(conn, direction, [row["native_id"] for row in written])
+            self._quarantine(conn, direction, refused, run_id)
+
+    def _mark_written(self, conn: sa.Connection, direction: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
         stamp = now()
         full = [{"state": "live", "written_at": stamp, **row} for row in rows]
-        with self.engine.begin() as conn:
-            self._write_links(conn, direction, full, ("external_id", "mirror_id", "state", "payload_hash", "payload",
-                                                      "native_changed", "written_at", "translation_pending",
-                                                      "withheld"))
+        self._write_links(conn, direction, full, ("external_id", "mirror_id", "state", "payload_hash", "payload",
+                                                  "native_changed", "written_at", "translation_pending", "withheld"))
 
     def mark_deleted(self, direction: str, native_id: str, external_id: str) -> None:
         if not native_id:
@@ -406,36 +421,46 @@ class Ledger:
         """Store or refresh quarantined records — (stage, problem) with problem.source_id set — in one go."""
         if not entries:
             return
+        with self.engine.begin() as conn:
+            self._quarantine(conn, direction, entries, run_id)
+
+    def _quarantine(self, conn: sa.Connection, direction: str, entries: Sequence[tuple[str, RecordProblem]],
+                    run_id: int) -> None:
+        if not entries:
+            return
         stamp = now()
         ids = [p.source_id for _, p in entries if p.source_id]
-        with self.engine.begin() as conn:
-            attempts: dict[str, int] = {}
-            for part in _chunks(ids):
-                q = sa.select(record_errors.c.native_id, record_errors.c.attempts).where(
-                    record_errors.c.direction == direction, record_errors.c.native_id.in_(part))
-                attempts.update({r.native_id: r.attempts for r in conn.execute(q)})
-            rows: dict[str, dict[str, Any]] = {}
-            for stage, problem in entries:
-                if not problem.source_id:
-                    continue
-                rows[problem.source_id] = {
-                    "direction": direction, "native_id": problem.source_id, "stage": stage,
-                    "reason": problem.reason[:2000], "field": (problem.field or None) and problem.field[:120],
-                    "raw": canonical_json(problem.raw) if problem.raw is not None else None,
-                    "retryable": problem.retryable, "attempts": attempts.get(problem.source_id, 0) + 1,
-                    "first_seen": stamp, "last_seen": stamp, "last_run_id": run_id,
-                }
-            self._upsert(conn, record_errors, list(rows.values()), ("direction", "native_id"),
-                         ("stage", "reason", "field", "raw", "retryable", "attempts", "last_seen", "last_run_id"))
+        attempts: dict[str, int] = {}
+        for part in _chunks(ids):
+            q = sa.select(record_errors.c.native_id, record_errors.c.attempts).where(
+                record_errors.c.direction == direction, record_errors.c.native_id.in_(part))
+            attempts.update({r.native_id: r.attempts for r in conn.execute(q)})
+        rows: dict[str, dict[str, Any]] = {}
+        for stage, problem in entries:
+            if not problem.source_id:
+                continue
+            rows[problem.source_id] = {
+                "direction": direction, "native_id": problem.source_id, "stage": stage,
+                "reason": problem.reason[:2000], "field": (problem.field or None) and problem.field[:120],
+                "raw": canonical_json(problem.raw) if problem.raw is not None else None,
+                "retryable": problem.retryable, "attempts": attempts.get(problem.source_id, 0) + 1,
+                "first_seen": stamp, "last_seen": stamp, "last_run_id": run_id,
+            }
+        self._upsert(conn, record_errors, list(rows.values()), ("direction", "native_id"),
+                     ("stage", "reason", "field", "raw", "retryable", "attempts", "last_seen", "last_run_id"))
 
     def clear_errors(self, direction: str, native_ids: Iterable[str]) -> None:
         ids = list(native_ids)
         if not ids:
             return
         with self.engine.begin() as conn:
-            for part in _chunks(ids):
-                conn.execute(record_errors.delete().where(record_errors.c.direction == direction,
-                                                          record_errors.c.native_id.in_(part)))
+            self._clear_errors(conn, direction, ids)
+
+    @staticmethod
+    def _clear_errors(conn: sa.Connection, direction: str, ids: Sequence[str]) -> None:
+        for part in _chunks(list(ids)):
+            conn.execute(record_errors.delete().where(record_errors.c.direction == direction,
+                                                      record_errors.c.native_id.in_(part)))
 
     def errors(self, direction: str | None = None) -> list[sa.Row[Any]]:
         q = sa.select(record_errors).order_by(record_errors.c.direction, record_errors.c.native_id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,7 @@ PUBLISHED_STATE = "partners_published"
 # beyond this many changed natives in one run, partner suggestions are recomputed whole
 CHANGED_LIMIT = 5000
 RETRY_CHUNK = 500  # records retried by id per batch
+PROGRESS_SECONDS = 1.0  # a run's counters in sync_runs are brought up to date at most this often while it writes
 DEFERRED_CHUNK = 500  # deferred natives read back from the ledger and planned per batch
 CONTEST_ROUNDS = 8  # how far a partial run follows stored rule-11 matches its pulled natives contest
 PLAN_KINDS = {"create": "created", "update": "updated", "adopt": "unchanged", "unchanged": "unchanged",
@@ -871,9 +873,10 @@ class SyncEngine:
         in_flight: dict[Future[list[WriteResult]], Sequence[PlanRow]] = {}
         error: BaseException | None = None
         stopped = False
+        reported = time.monotonic()
 
         def settle(when: str) -> None:
-            nonlocal error
+            nonlocal error, reported
             done, _ = wait(in_flight, return_when=when)
             for future in done:
                 chunk = in_flight.pop(future)
@@ -882,8 +885,10 @@ class SyncEngine:
                 if failed is None:
                     progress.advance(len(chunk))
                 error = error or failed
-            if res.run_id is not None:
+            # the run's counters for dashboards: at most once a second, and when the last chunk is in
+            if res.run_id is not None and (not in_flight or time.monotonic() - reported >= PROGRESS_SECONDS):
                 self.ledger.run_progress(res.run_id, res.as_counts())
+                reported = time.monotonic()
 
         with ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"write-{d.name}") as pool:
             try:
@@ -944,9 +949,7 @@ class SyncEngine:
                 res.counts["unchanged"] += 1
             else:
                 res.counts["updated"] += 1
-        self.ledger.mark_written(d.name, confirmed)
-        self.ledger.clear_errors(d.name, [c["native_id"] for c in confirmed])
-        self.ledger.quarantine(d.name, failures, res.run_id or 0)
+        self.ledger.confirm_writes(d.name, confirmed, failures, res.run_id or 0)
         return None
 
     def _delete(self, r: _DirectionRun, row: PlanRow) -> None:
