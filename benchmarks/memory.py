@@ -16,6 +16,7 @@ from pathlib import Path
 from harness import LIFTED_RATE, Row, Run, Seeds, platforms, say, sqlite_ledger, sync, table, upgrade, write_config
 
 GOAL = 1.5
+GOAL_COUNTS = (10_000, 100_000)
 
 
 def full_sync(count: int) -> Run:
@@ -39,9 +40,11 @@ def run(count: int, large: int, base: Run | None = None) -> list[Row]:
     small = base or full_sync(count)
     big = full_sync(large)
     value = big.rss_mib / small.rss_mib
+    # the goal is set at 100,000 against 10,000: a smaller pair of counts shows the trend, not the verdict
+    met = value <= GOAL if (count, large) == GOAL_COUNTS else None
     return [Row(f"5. memory: peak RSS of a first full sync, N = {large:,} vs {count:,} a side",
                 f"{value:.2f}× ({big.rss_mib:.0f} MiB vs {small.rss_mib:.0f} MiB; {big.seconds:.0f} s vs "
-                f"{small.seconds:.0f} s)", f"≤ {GOAL:g}× (at 100,000 vs 10,000)", value <= GOAL)]
+                f"{small.seconds:.0f} s)", f"≤ {GOAL:g}× (at 100,000 vs 10,000)", met)]
 
 
 def main() -> None:
