@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from clusterbridge.errors import LockLost
+from clusterbridge.runtime import open_engine
 from clusterbridge.store.ledger import Ledger
 from tests.e2e.harness import Bridge
 from tests.e2e.test_sync import live_korean, published_european
@@ -136,3 +138,40 @@ class TestReport:
         allowed = bridge.cli("sync", "--allow-mass-update")
         assert allowed.returncode == 0, allowed.stdout + allowed.stderr
         assert any("협력 가능 클러스터" in f["intrcn"] for f in bridge.kicox_mirrors())
+
+
+class TestAfterAnUnfinishedRun:
+    """A run can end after it stored what it pulled but before its suggestions were recomputed (its lock lost,
+    the process killed). The natives it changed must not keep stale suggestions: the next run recomputes them,
+    even though it sees nothing new on the platforms."""
+
+    def test_the_next_run_catches_up_on_the_suggestions_an_ended_run_left_undone(
+            self, bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert bridge.sync(full=True).exit_code == 0
+        before = {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge, "--for", "KC-000101")}
+        assert before
+        bridge.admin(bridge.kicox, "PATCH", "/clusters/KC-000101",
+                     {"cprtnNatnCd": "", "indutyNm": "식품", "ksicCd": "10"})
+        confirm = Ledger.confirm_writes
+
+        def lock_lost(ledger: Ledger, *args: Any, **kwargs: Any) -> None:
+            raise LockLost("the sync lock was lost (test)")
+
+        monkeypatch.setattr(Ledger, "confirm_writes", lock_lost)
+        with pytest.raises(LockLost):
+            bridge.sync()
+        # the change was pulled and stored; its suggestions were not recomputed
+        assert {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge, "--for", "KC-000101")} == before
+        monkeypatch.setattr(Ledger, "confirm_writes", confirm)
+        assert bridge.sync().exit_code == 0
+        after = {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge, "--for", "KC-000101")}
+        assert after != before
+        assert {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge)} == self._recomputed(bridge)
+
+    @staticmethod
+    def _recomputed(bridge: Bridge) -> set[tuple[str, str]]:
+        """The whole table as a recompute from the stored natives makes it."""
+        with open_engine(bridge.settings) as engine:
+            assert engine.suggestions is not None
+            engine.suggestions.refresh(None)
+        return {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge)}

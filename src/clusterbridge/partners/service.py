@@ -26,6 +26,8 @@ from clusterbridge.store.ledger import Ledger, now
 log = structlog.get_logger(__name__)
 TOP_N = 5  # suggestions kept per cluster
 PUBLISHED = 3  # suggestions a mirror shows when publishing is on
+# beyond this many changed natives, partner suggestions are recomputed whole
+CHANGED_LIMIT = 5000
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,15 @@ class Suggestions:
     def refresh(self, changed: Iterable[tuple[str, str]] | None,
                 translator: Translator | None = None) -> set[tuple[str, str]]:
         """Recompute after natives changed ((side, id) pairs; None: so many that everything is recomputed, as when
-        the table is empty). Returns the natives whose top partners (what a mirror shows) changed."""
-        whole = changed is None
-        changed = set(changed or ())
+        the table is empty), and for the natives an earlier run changed but ended before it recomputed (the
+        ledger flags them). Returns the natives whose top partners (what a mirror shows) changed."""
+        todo: set[tuple[str, str]] | None = None
+        if changed is not None:
+            left = self.ledger.stale_suggestions(CHANGED_LIMIT)
+            if left is not None and len(todo := left | set(changed)) > CHANGED_LIMIT:
+                todo = None
+        whole = todo is None
+        changed = todo or set()
         if not whole and not changed and self.ledger.has_suggestions(self.first.name, self.second.name):
             return set()  # nothing to recompute: the stored table stays, unread
         previous = [] if whole else self._stored()
@@ -71,6 +79,7 @@ class Suggestions:
                 changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
                 texts=texts)
             self._store(found, (set(affected_first), set(affected_second)))
+        self.ledger.suggestions_recomputed(None if not previous else changed)  # current now: no run redoes them
         after = self._stored_tops()
         moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         log.info("partners.refreshed", changed=len(changed), suggestions=sum(len(v) for v in after.values()) // 2,

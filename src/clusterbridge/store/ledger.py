@@ -562,10 +562,10 @@ class Ledger:
                     rows.append({"side": side, "native_id": s.native_id, "name": s.name, "country": s.country,
                                  "live": s.live, "changed": s.changed, "snapshot": s.snapshot,
                                  "snapshot_hash": s.snapshot_hash, "first_seen": stamp, "updated_at": stamp,
-                                 "withdrawn_at": withdrawn})
+                                 "withdrawn_at": withdrawn, "suggestions_stale": True})
                 self._upsert(conn, natives, rows, ("side", "native_id"),
                              ("name", "country", "live", "changed", "snapshot", "snapshot_hash", "updated_at",
-                              "withdrawn_at"))
+                              "withdrawn_at", "suggestions_stale"))
         return changed
 
     def mark_natives_gone(self, side: str, native_ids: Iterable[str]) -> None:
@@ -575,7 +575,31 @@ class Ledger:
             for part in _chunks(list(native_ids)):
                 conn.execute(natives.update().where(natives.c.side == side, natives.c.native_id.in_(part),
                                                     natives.c.live).values(live=False, withdrawn_at=stamp,
-                                                                           updated_at=stamp))
+                                                                           updated_at=stamp, suggestions_stale=True))
+
+    def stale_suggestions(self, limit: int) -> set[tuple[str, str]] | None:
+        """(side, id) of the natives whose partner suggestions wait to be recomputed (changed by a run that ended
+        before it recomputed them); None when there are more than `limit`."""
+        q = sa.select(natives.c.side, natives.c.native_id).where(natives.c.suggestions_stale.is_(True)).limit(
+            limit + 1)
+        with self.engine.connect() as conn:
+            found = {(str(side), str(native_id)) for side, native_id in conn.execute(q)}
+        return None if len(found) > limit else found
+
+    def suggestions_recomputed(self, changed: Iterable[tuple[str, str]] | None) -> None:
+        """The suggestions of these natives (every one: None) are current again."""
+        c = natives.c
+        with self.engine.begin() as conn:
+            if changed is None:
+                conn.execute(natives.update().where(c.suggestions_stale.is_(True)).values(suggestions_stale=False))
+                return
+            by_side: dict[str, list[str]] = {}
+            for side, native_id in changed:
+                by_side.setdefault(side, []).append(native_id)
+            for side, ids in by_side.items():
+                for part in _chunks(sorted(ids)):
+                    conn.execute(natives.update().where(c.side == side, c.native_id.in_(part),
+                                                        c.suggestions_stale.is_(True)).values(suggestions_stale=False))
 
     def native_snapshots(self, side: str, native_ids: Iterable[str]) -> dict[str, str]:
         """Stored cluster JSON by id."""

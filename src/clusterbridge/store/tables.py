@@ -210,7 +210,9 @@ pending_deletions = Table(
 )
 
 # What each side holds: the normalised cluster of every native pulled, kept so that matching, reports and
-# retries need no extra request. withdrawn_at is when it stopped being live (or vanished from a full listing).
+# retries need no extra request. withdrawn_at is when it stopped being live (or vanished from a full listing);
+# suggestions_stale says its partner suggestions wait to be recomputed (set with each change, cleared by the
+# refresh that covers it, so a run that ended in between leaves the work to the next).
 natives = Table(
     "natives",
     metadata,
@@ -225,7 +227,9 @@ natives = Table(
     _ts("first_seen", nullable=False),
     _ts("updated_at", nullable=False),
     _ts("withdrawn_at"),
+    Column("suggestions_stale", Boolean, nullable=False, default=False),
     Index("ix_natives_side_country", "side", "country"),
+    Index("ix_natives_suggestions_stale", "suggestions_stale"),
 )
 
 # Rule 11: a cluster native to one side (home) that already has its own profile on the other platform.

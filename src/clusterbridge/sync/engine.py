@@ -37,7 +37,7 @@ from clusterbridge.mapping.linkage import Match, Pair, ProfileIndex, candidate_p
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
-from clusterbridge.partners.service import PublishedPartners, Suggestions
+from clusterbridge.partners.service import CHANGED_LIMIT, PublishedPartners, Suggestions
 from clusterbridge.reconcile.guards import deletion_limit, listing_anomalies, update_limit
 from clusterbridge.reconcile.plan import (
     TRANSLATED,
@@ -63,8 +63,6 @@ log = structlog.get_logger("clusterbridge.sync")
 FUTURE_TOLERANCE = timedelta(days=1)
 LINKED = "linked to its own profile"
 PUBLISHED_STATE = "partners_published"
-# beyond this many changed natives in one run, partner suggestions are recomputed whole
-CHANGED_LIMIT = 5000
 RETRY_CHUNK = 500  # records retried by id per batch
 PROGRESS_SECONDS = 1.0  # a run's counters in sync_runs are brought up to date at most this often while it writes
 DEFERRED_CHUNK = 500  # deferred natives read back from the ledger and planned per batch
