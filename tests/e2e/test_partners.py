@@ -173,5 +173,5 @@ class TestAfterAnUnfinishedRun:
         """The whole table as a recompute from the stored natives makes it."""
         with open_engine(bridge.settings) as engine:
             assert engine.suggestions is not None
-            engine.suggestions.refresh(None)
+            engine.suggestions.refresh(whole=True)
         return {(s["eccp_id"], s["kicox_id"]) for s in partners(bridge)}

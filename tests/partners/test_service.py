@@ -70,7 +70,7 @@ def _decoded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class TestTable:
     def test_the_table_holds_what_the_matcher_suggests_ranked_for_each_cluster(
             self, service: Suggestions, matcher: Matcher) -> None:
-        service.refresh(None)
+        service.refresh(whole=True)
         found = matcher.suggest(sample_european(), sample_korean(), top_n=TOP_N)
         assert len(found) > 20
         assert any(len(s.reasons) > 1 for s in found)
@@ -96,17 +96,17 @@ class TestTable:
 
         monkeypatch.setattr(match_module.Matcher, "_reasons", counted_reasons)
         monkeypatch.setattr(Ledger, "replace_suggestions", watched_write)
-        service.refresh(None)
+        service.refresh(whole=True)
         assert reasons_before_write == [0]  # the matcher handed over scores only
         assert len(written) == len(_table(service)) > 20  # and each row's reasons were written once, for it
 
     def test_a_refresh_after_a_change_leaves_the_table_a_full_recompute_makes(
             self, service: Suggestions, matcher: Matcher) -> None:
-        service.refresh(None)
+        service.refresh(whole=True)
         korean = sample_korean()
         moved = korean[0].model_copy(update={"cooperation": korean[0].cooperation.model_copy(
             update={"target_countries": ("DE", "FR", "IT")})})
         service.ledger.save_natives([_snapshot(moved)])
-        service.refresh({(moved.source, moved.source_id)})
+        service.refresh()
         found = matcher.suggest(sample_european(), [moved, *korean[1:]], top_n=TOP_N)
         assert _decoded(_table(service)) == _expected(found)

@@ -50,18 +50,14 @@ class Suggestions:
         self.first, self.second = bridge.first, bridge.second
 
     # -- keeping the table current ------------------------------------------------------------------------
-    def refresh(self, changed: Iterable[tuple[str, str]] | None,
-                translator: Translator | None = None) -> set[tuple[str, str]]:
-        """Recompute after natives changed ((side, id) pairs; None: so many that everything is recomputed, as when
-        the table is empty), and for the natives an earlier run changed but ended before it recomputed (the
-        ledger flags them). Returns the natives whose top partners (what a mirror shows) changed."""
-        todo: set[tuple[str, str]] | None = None
-        if changed is not None:
-            left = self.ledger.stale_suggestions(CHANGED_LIMIT)
-            if left is not None and len(todo := left | set(changed)) > CHANGED_LIMIT:
-                todo = None
-        whole = todo is None
-        changed = todo or set()
+    def refresh(self, translator: Translator | None = None, *, whole: bool = False) -> set[tuple[str, str]]:
+        """Recompute for the natives whose suggestions wait (the ledger flags each changed or withdrawn native
+        until a refresh covers it, so what a run that ended early left is done by the next), or everything
+        (`whole`, or when more than CHANGED_LIMIT wait). Returns the natives whose top partners (what a mirror
+        shows) changed."""
+        waiting = None if whole else self.ledger.stale_suggestions(CHANGED_LIMIT)
+        whole = waiting is None
+        changed = waiting or set()
         if not whole and not changed and self.ledger.has_suggestions(self.first.name, self.second.name):
             return set()  # nothing to recompute: the stored table stays, unread
         previous = [] if whole else self._stored()

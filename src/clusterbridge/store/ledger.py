@@ -536,15 +536,14 @@ class Ledger:
         return cleared
 
     # -- natives (what each side holds) ----------------------------------------------------------------
-    def save_natives(self, snapshots: Sequence[NativeSnapshot]) -> set[tuple[str, str]]:
-        """Store the clusters a run pulled; returns the (side, id) whose snapshot changed (or is new)."""
+    def save_natives(self, snapshots: Sequence[NativeSnapshot]) -> None:
+        """Store the clusters a run pulled; a new or changed snapshot waits for its partner suggestions."""
         if not snapshots:
-            return set()
+            return
         stamp = now()
         by_side: dict[str, list[NativeSnapshot]] = {}
         for snap in snapshots:
             by_side.setdefault(snap.side, []).append(snap)
-        changed: set[tuple[str, str]] = set()
         with self.engine.begin() as conn:
             for side, snaps in by_side.items():
                 before: dict[str, tuple[str, bool, datetime | None]] = {}
@@ -557,7 +556,6 @@ class Ledger:
                     old = before.get(s.native_id)
                     if old is not None and old[0] == s.snapshot_hash:
                         continue
-                    changed.add((side, s.native_id))
                     withdrawn = None if s.live else (old[2] if old is not None and not old[1] and old[2] else stamp)
                     rows.append({"side": side, "native_id": s.native_id, "name": s.name, "country": s.country,
                                  "live": s.live, "changed": s.changed, "snapshot": s.snapshot,
@@ -566,7 +564,6 @@ class Ledger:
                 self._upsert(conn, natives, rows, ("side", "native_id"),
                              ("name", "country", "live", "changed", "snapshot", "snapshot_hash", "updated_at",
                               "withdrawn_at", "suggestions_stale"))
-        return changed
 
     def mark_natives_gone(self, side: str, native_ids: Iterable[str]) -> None:
         """Natives a trusted full listing no longer holds: kept for reports, marked withdrawn."""

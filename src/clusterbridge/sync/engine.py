@@ -37,7 +37,7 @@ from clusterbridge.mapping.linkage import Match, Pair, ProfileIndex, candidate_p
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.ops.progress import DirectionProgress, Progress, SilentProgress
-from clusterbridge.partners.service import CHANGED_LIMIT, PublishedPartners, Suggestions
+from clusterbridge.partners.service import PublishedPartners, Suggestions
 from clusterbridge.reconcile.guards import deletion_limit, listing_anomalies, update_limit
 from clusterbridge.reconcile.plan import (
     TRANSLATED,
@@ -101,20 +101,10 @@ class _Run:
     # natives (side:id) whose rule-11 link this run's settling changed: planned again though not pulled
     relinked: set[str] = field(default_factory=set)
     preview_limit: int = 0
-    # natives whose stored snapshot this run changed (side, id), and those whose published partners moved
-    changed: set[tuple[str, str]] = field(default_factory=set)
+    # natives whose published partners moved (the natives whose suggestions wait are flagged in the ledger)
     moved: set[tuple[str, str]] = field(default_factory=set)
     published: PublishedPartners | None = None
     rerender: bool = False  # render every native again (how mirrors show partners changed)
-    changed_all: bool = False  # so many changed that suggestions are recomputed whole (and not remembered one by one)
-
-    def note_changed(self, changed: set[tuple[str, str]]) -> None:
-        if self.changed_all:
-            return
-        self.changed |= changed
-        if len(self.changed) > CHANGED_LIMIT:
-            self.changed_all = True
-            self.changed = set()
 
 
 @dataclass
@@ -404,7 +394,7 @@ class SyncEngine:
             rows.append(self._plan_native(run, r, cluster, links.get(native_id), "pulled", mirrors=mirrors))
         self._put(run, r, rows)
         if not run.dry_run:
-            run.note_changed(self.ledger.save_natives(snapshots))
+            self.ledger.save_natives(snapshots)
             if live_ids:
                 cleared = self.ledger.clear_reappeared(d.name, live_ids)
                 if cleared:
@@ -602,8 +592,7 @@ class SyncEngine:
         if self.suggestions is None or run.dry_run:
             return
         try:
-            changed = None if run.changed_all else run.changed
-            moved = self.suggestions.refresh(changed, self.translation.for_run(dry_run=True))
+            moved = self.suggestions.refresh(self.translation.for_run(dry_run=True))
         except Exception as exc:  # suggestions are an extra: never a reason for the sync itself to fail
             log.exception("partners.refresh_failed", error=f"{type(exc).__name__}: {exc}")
             return
@@ -644,7 +633,6 @@ class SyncEngine:
         if r.full and r.trusted and not run.dry_run:
             gone = [x.native_id for x in vanished if x.origin == "vanished"]
             self.ledger.mark_natives_gone(d.source.name, gone)
-            run.note_changed({(d.source.name, g) for g in gone})
 
     def _retry_by_id(self, run: _Run, r: _DirectionRun) -> None:
         """Records the listing did not bring but that need another look: quarantined ones (on every run until
