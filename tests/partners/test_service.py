@@ -17,7 +17,7 @@ from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
 from clusterbridge.partners import Matcher, Suggestion
 from clusterbridge.partners import match as match_module
-from clusterbridge.partners.service import TOP_N, Suggestions
+from clusterbridge.partners.service import PUBLISHED, TOP_N, Suggestions
 from clusterbridge.sides import load_bridge
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger, NativeSnapshot
@@ -110,3 +110,46 @@ class TestTable:
         service.refresh()
         found = matcher.suggest(sample_european(), [moved, *korean[1:]], top_n=TOP_N)
         assert _decoded(_table(service)) == _expected(found)
+
+
+def _tops(service: Suggestions) -> dict[tuple[str, str], list[str]]:
+    """Each cluster's published partners, read from the stored ranks."""
+    tops: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for r in _table(service):
+        tops.setdefault((service.first.name, r["first_id"]), []).append((r["rank_first"], r["second_id"]))
+        tops.setdefault((service.second.name, r["second_id"]), []).append((r["rank_second"], r["first_id"]))
+    return {key: [i for rank, i in sorted(found) if rank <= PUBLISHED] for key, found in tops.items()}
+
+
+class TestMoves:
+    """Which natives' published partners moved is only worked out when a mirror shows them (publishing on):
+    comparing every cluster's tops before and after holds them all in memory at once."""
+
+    def test_with_moves_the_natives_whose_top_partners_changed_are_returned(self, service: Suggestions) -> None:
+        service.refresh(whole=True, moves=True)
+        before = _tops(service)
+        korean = sample_korean()
+        wider = korean[0].model_copy(update={"cooperation": korean[0].cooperation.model_copy(
+            update={"target_countries": ("DE", "FR", "IT")})})
+        service.ledger.save_natives([_snapshot(wider)])
+        moved = service.refresh(moves=True)
+        after = _tops(service)
+        expected = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+        assert expected  # the change does move someone's partners
+        assert moved == expected
+
+    def test_without_moves_no_refresh_reads_the_stored_tops(
+            self, service: Suggestions, monkeypatch: pytest.MonkeyPatch) -> None:
+        reads: list[str] = []
+        scores = Ledger.suggestion_scores
+
+        def counted(ledger: Ledger, first: str, second: str) -> Any:
+            reads.append(first)
+            return scores(ledger, first, second)
+
+        monkeypatch.setattr(Ledger, "suggestion_scores", counted)
+        assert service.refresh(whole=True) == set()
+        assert reads == []  # a whole recompute needs nothing stored
+        assert len(_table(service)) > 20
+        assert service.refresh(whole=True, moves=True) == set()  # the same natives: nobody's partners moved
+        assert len(reads) == 2  # the tops before and after

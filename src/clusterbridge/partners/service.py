@@ -50,11 +50,13 @@ class Suggestions:
         self.first, self.second = bridge.first, bridge.second
 
     # -- keeping the table current ------------------------------------------------------------------------
-    def refresh(self, translator: Translator | None = None, *, whole: bool = False) -> set[tuple[str, str]]:
+    def refresh(self, translator: Translator | None = None, *, whole: bool = False,
+                moves: bool = False) -> set[tuple[str, str]]:
         """Recompute for the natives whose suggestions wait (the ledger flags each changed or withdrawn native
         until a refresh covers it, so what a run that ended early left is done by the next), or everything
-        (`whole`, or when more than CHANGED_LIMIT wait). Returns the natives whose top partners (what a mirror
-        shows) changed."""
+        (`whole`, or when more than CHANGED_LIMIT wait). With `moves` (publishing: a mirror shows its top
+        partners), returns the natives whose top partners changed; without, an empty set, and the tops are never
+        read: comparing them holds every cluster's partners in memory at once."""
         waiting = None if whole else self.ledger.stale_suggestions(CHANGED_LIMIT)
         whole = waiting is None
         changed = waiting or set()
@@ -66,20 +68,24 @@ class Suggestions:
         first, second = self._clusters(self.first.name), self._clusters(self.second.name)
         exclude = self._rule11_pairs()
         texts = self._english_texts(translator)
-        before = self._tops((x.eu_id, x.kr_id, x.score) for x in previous) if previous else self._stored_tops()
+        before: dict[tuple[str, str], tuple[str, ...]] = {}
+        if moves:
+            before = self._tops((x.eu_id, x.kr_id, x.score) for x in previous) if previous else self._stored_tops()
         if not previous:
-            self._store(self.matcher.find(first, second, top_n=TOP_N, exclude=exclude, texts=texts), None)
+            written = self._store(self.matcher.find(first, second, top_n=TOP_N, exclude=exclude, texts=texts), None)
         else:
             affected_first, affected_second, found = self.matcher.find_refresh(
                 first, second, previous, changed_eu=[i for s, i in changed if s == self.first.name],
                 changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
                 texts=texts)
-            self._store(found, (set(affected_first), set(affected_second)))
+            written = self._store(found, (set(affected_first), set(affected_second)))
         self.ledger.suggestions_recomputed(None if not previous else changed)  # current now: no run redoes them
-        after = self._stored_tops()
-        moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-        log.info("partners.refreshed", changed=len(changed), suggestions=sum(len(v) for v in after.values()) // 2,
-                 tops_changed=len(moved))
+        moved: set[tuple[str, str]] = set()
+        if moves:
+            after = self._stored_tops()
+            moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+        log.info("partners.refreshed", changed=len(changed), whole=not previous, written=written,
+                 tops_changed=len(moved) if moves else None)
         return moved
 
     def _clusters(self, side: str) -> Iterator[Cluster]:
@@ -122,16 +128,19 @@ class Suggestions:
         return [Suggestion(first_id, second_id, score, ())
                 for first_id, second_id, score in self.ledger.suggestion_scores(self.first.name, self.second.name)]
 
-    def _store(self, found: Found, scope: tuple[set[str], set[str]] | None) -> None:
-        """Write what the matcher found, a batch at a time as its reasons are written. Suggestions come best
-        first, the order each cluster's partners are ranked in: a cluster's rank is how many of its pairs
-        came before, plus one."""
+    def _store(self, found: Found, scope: tuple[set[str], set[str]] | None) -> int:
+        """Write what the matcher found, a batch at a time as its reasons are written, and say how many pairs.
+        Suggestions come best first, the order each cluster's partners are ranked in: a cluster's rank is how
+        many of its pairs came before, plus one."""
         stamp = now()
+        written = 0
 
         def rows() -> Iterator[dict[str, Any]]:
+            nonlocal written
             ranks_first: Counter[str] = Counter()
             ranks_second: Counter[str] = Counter()
             for s in found:
+                written += 1
                 ranks_first[s.eu_id] += 1
                 ranks_second[s.kr_id] += 1
                 yield {"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
@@ -142,6 +151,7 @@ class Suggestions:
                        "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),
                        "computed_at": stamp}
         self.ledger.replace_suggestions(self.first.name, self.second.name, rows(), scope)
+        return written
 
     # -- reading ------------------------------------------------------------------------------------------
     def _stored_tops(self) -> dict[tuple[str, str], tuple[str, ...]]:
