@@ -9,6 +9,7 @@ import pytest
 
 from clusterbridge.model import Cluster
 from clusterbridge.partners import EnglishTexts, Matcher, Suggestion
+from clusterbridge.partners.match import _ScoredPairs
 from tests.partners.pairs import BATTERY_EU_ID, BATTERY_KR_ID, battery_eu, battery_kr, battery_texts
 from tests.partners.sample_clusters import (
     by_name,
@@ -331,3 +332,31 @@ class TestSharedFacts:
         assert again == first
         assert again.profile is not first.profile
         assert again.codes is not first.codes
+
+
+class TestScoredPairs:
+    """The compact store a run's scored pairs wait in until they are ranked gives back exactly what was put in,
+    in the order suggestions are ranked: score, then European id, then Korean id."""
+
+    def test_pairs_come_back_unchanged_and_ranked(self) -> None:
+        rng = random.Random(7)
+        eu_ids = [f"eu-{rng.randrange(10**6):06d}" for _ in range(300)]
+        kr_ids = [f"KC-{rng.randrange(10**6)}" for _ in range(200)]  # ids of unequal length sort as strings
+        scores = [0.0, 1.0, 0.29, 0.5, 0.1234, 0.9999, 0.0001]
+        put = {(rng.choice(eu_ids), rng.choice(kr_ids)): (
+            rng.choice(scores) if rng.random() < 0.5 else round(rng.random(), 4),
+            rng.choice([None, 0.0, 100.0, rng.uniform(0, 100)]), rng.choice([None, rng.uniform(0, 100)]))
+            for _ in range(2000)}
+        pairs = _ScoredPairs(eu_ids, kr_ids)
+        for (e, k), (score, eu_seeks, kr_seeks) in put.items():
+            pairs.add((-score, e, k, eu_seeks, kr_seeks))
+        pairs.rank()
+        expected = [(score, e, k, eu_seeks, kr_seeks) for (e, k), (score, eu_seeks, kr_seeks) in put.items()]
+        expected.sort(key=lambda x: (-x[0], x[1], x[2]))
+        assert list(pairs) == expected
+        assert len(pairs) == len(put)
+
+    @pytest.mark.parametrize("score", [-0.0001, 1.0001])
+    def test_a_score_outside_the_unit_interval_is_refused(self, score: float) -> None:
+        with pytest.raises(ValueError, match="must lie in"):
+            _ScoredPairs(["e"], ["k"]).add((-score, "e", "k", None, None))

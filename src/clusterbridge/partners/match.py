@@ -20,6 +20,8 @@ texts score alike, so they are compared once and share one top N.
 from __future__ import annotations
 
 import heapq
+import math
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -86,6 +88,54 @@ _NO_FIELD = _FieldMatch((), (), 0.0, 0.0, 0.0)
 _Candidate = tuple[float, float, Group]  # structured score, best text share, the other side's group
 # a scored pair, in the order suggestions are ranked: (-score, European id, Korean id, the two text ratios)
 _Scored = tuple[float, str, str, float | None, float | None]
+_INDEX_BITS = 32  # a scored pair's place among its run's text ratios, in the low bits of its sort key
+_POINTS = 10**DECIMALS  # a score in whole points: scores are rounded to DECIMALS and lie in [0, 1]
+
+
+class _ScoredPairs:
+    """A run's scored pairs, held compactly until they are ranked: each pair is one integer that sorts the way
+    suggestions are ranked (score, then European id, then Korean id: each id by its place among its side's
+    sorted ids) and ends with the pair's index into two arrays of text ratios (NaN for none). About 60 bytes a
+    pair where tuples took about 190: a whole listing's pairs (five or more per cluster) are held at once."""
+
+    __slots__ = ("_bits", "_eu", "_eu_place", "_kr", "_kr_place", "_ratios", "keys")
+
+    def __init__(self, eu_ids: Iterable[str], kr_ids: Iterable[str]) -> None:
+        self._eu, self._kr = sorted(eu_ids), sorted(kr_ids)
+        self._eu_place = {i: n for n, i in enumerate(self._eu)}
+        self._kr_place = {i: n for n, i in enumerate(self._kr)}
+        self._bits = max(len(self._eu), len(self._kr), 1).bit_length()
+        self._ratios = (array("d"), array("d"))  # European seeking, Korean seeking
+        self.keys: list[int] = []
+
+    def add(self, scored: _Scored) -> None:
+        negative, eu_id, kr_id, eu_seeks, kr_seeks = scored
+        points = round(-negative * _POINTS)
+        if not 0 <= points <= _POINTS:
+            raise ValueError(f"a score must lie in [0, 1], not {-negative}")
+        index = len(self.keys)
+        key = ((_POINTS - points) << self._bits | self._eu_place[eu_id]) << self._bits | self._kr_place[kr_id]
+        self.keys.append(key << _INDEX_BITS | index)
+        self._ratios[0].append(math.nan if eu_seeks is None else eu_seeks)
+        self._ratios[1].append(math.nan if kr_seeks is None else kr_seeks)
+
+    def rank(self) -> None:
+        self.keys.sort()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[tuple[float, str, str, float | None, float | None]]:
+        """(score, European id, Korean id, European seeking ratio, Korean seeking ratio), in key order."""
+        id_mask, index_mask = (1 << self._bits) - 1, (1 << _INDEX_BITS) - 1
+        eu_ratios, kr_ratios = self._ratios
+        for key in self.keys:
+            index = key & index_mask
+            rest = key >> _INDEX_BITS
+            eu_seeks, kr_seeks = eu_ratios[index], kr_ratios[index]
+            yield ((_POINTS - (rest >> 2 * self._bits)) / _POINTS, self._eu[rest >> self._bits & id_mask],
+                   self._kr[rest & id_mask], None if math.isnan(eu_seeks) else eu_seeks,
+                   None if math.isnan(kr_seeks) else kr_seeks)
 
 
 class _Candidates:
@@ -148,7 +198,11 @@ class Matcher:
         run = self._run([eu], [kr], (), texts)
         e, k = run.eu.facts.get(eu.source_id), run.kr.facts.get(kr.source_id)
         scored = None if e is None or k is None else self._scored(run, e, k)
-        return next(iter(Found(self, run, [scored]))) if scored is not None else None
+        if scored is None:
+            return None
+        pairs = _ScoredPairs([scored[1]], [scored[2]])
+        pairs.add(scored)
+        return next(iter(Found(self, run, pairs)))
 
     # ---------------------------------------------------------------- all pairs
 
@@ -180,20 +234,26 @@ class Matcher:
         """What `suggest` finds, its reasons written only as each suggestion is read."""
         _check(top_n, min_score)
         run = self._run(eu, kr, exclude, texts)
-        pairs: set[tuple[str, str]] = set()
+        # each pair once: a Korean cluster's partner adds a pair only when it is not already the European
+        # cluster's own (the members of one class share one list of partners, so this costs little memory)
+        partners_of: dict[str, list[str]] = {}
         for group in run.eu.groups.values():
             top = partial(
                 self._top_eu, run, candidates=self._eu_candidates(run, group), top_n=top_n, min_score=min_score
             )
             for e_id, partners in _per_class(group, run.excluded_eu, top):
-                pairs.update((e_id, k_id) for k_id in partners)
-        for group in run.kr.groups.values():
-            top = partial(
-                self._top_kr, run, candidates=self._kr_candidates(run, group), top_n=top_n, min_score=min_score
-            )
-            for k_id, partners in _per_class(group, run.excluded_kr, top):
-                pairs.update((e_id, k_id) for e_id in partners)
-        return self._found(run, pairs)
+                partners_of[e_id] = partners
+
+        def pairs() -> Iterator[tuple[str, str]]:
+            for e_id, partners in partners_of.items():
+                yield from ((e_id, k_id) for k_id in partners)
+            for group in run.kr.groups.values():
+                top = partial(
+                    self._top_kr, run, candidates=self._kr_candidates(run, group), top_n=top_n, min_score=min_score
+                )
+                for k_id, partners in _per_class(group, run.excluded_kr, top):
+                    yield from ((e_id, k_id) for e_id in partners if k_id not in partners_of.get(e_id, ()))
+        return self._found(run, pairs())
 
     def refresh(
         self,
@@ -434,8 +494,14 @@ class Matcher:
     # ---------------------------------------------------------------- suggestions and reasons
 
     def _found(self, run: _Run, pairs: Iterable[tuple[str, str]]) -> Found:
-        scored = (self._scored(run, run.eu.facts[e], run.kr.facts[k]) for e, k in pairs)
-        return Found(self, run, sorted(s for s in scored if s is not None))
+        """The eligible pairs among `pairs` (each given once), scored and ranked."""
+        found = _ScoredPairs(run.eu.facts, run.kr.facts)
+        for e, k in pairs:
+            scored = self._scored(run, run.eu.facts[e], run.kr.facts[k])
+            if scored is not None:
+                found.add(scored)
+        found.rank()
+        return Found(self, run, found)
 
     def _scored(self, run: _Run, e: Facts, k: Facts) -> _Scored | None:
         """A pair's score and text ratios (None: the pair is not eligible); its reasons are written later."""
@@ -477,7 +543,7 @@ class Found:
 
     __slots__ = ("_matcher", "_run", "_scored")
 
-    def __init__(self, matcher: Matcher, run: _Run, scored: list[_Scored]) -> None:
+    def __init__(self, matcher: Matcher, run: _Run, scored: _ScoredPairs) -> None:
         self._matcher, self._run, self._scored = matcher, run, scored
 
     def __len__(self) -> int:
@@ -485,13 +551,13 @@ class Found:
 
     def __iter__(self) -> Iterator[Suggestion]:
         eu, kr, reasons_of = self._run.eu.facts, self._run.kr.facts, self._matcher._reasons
-        for negative, e, k, eu_seeks, kr_seeks in self._scored:
-            yield Suggestion(e, k, -negative, reasons_of(self._run, eu[e], kr[k], eu_seeks, kr_seeks))
+        for score, e, k, eu_seeks, kr_seeks in self._scored:
+            yield Suggestion(e, k, score, reasons_of(self._run, eu[e], kr[k], eu_seeks, kr_seeks))
 
     def scores(self) -> Iterator[tuple[str, str, float]]:
         """(European id, Korean id, score) of each suggestion, best first: what ranking needs."""
-        for negative, e, k, _, _ in self._scored:
-            yield e, k, -negative
+        for score, e, k, _, _ in self._scored:
+            yield e, k, score
 
 
 def _per_class(
