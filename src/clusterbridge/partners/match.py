@@ -333,33 +333,35 @@ class Matcher:
         affected_eu |= reached_eu
         affected_kr |= reached_kr
 
-        # their new top N, plus the pairs an unaffected partner keeps in its own (unchanged) top N
+        # their new top N, plus the pairs an unaffected partner keeps in its own (unchanged) top N; group by
+        # group, as `find` goes, so that each group's candidates are worked out once and let go after it
         pairs: set[tuple[str, str]] = set()
-        known: dict[int, _Candidates] = {}  # clusters of one group share their candidates
-
-        def candidates(group: Group, find: Callable[[_Run, Group], _Candidates]) -> _Candidates:
-            if id(group) not in known:
-                known[id(group)] = find(run, group)
-            return known[id(group)]
-
-        for eu_id in sorted(affected_eu & run.eu.facts.keys()):
-            found = candidates(run.eu.group_of[eu_id], self._eu_candidates)
-            e, excluded = run.eu.facts[eu_id], run.excluded_eu.get(eu_id, set())
-            pairs.update((eu_id, k) for k in self._top_eu(run, e, excluded, found, top_n, min_score))
-            pairs.update(
-                (eu_id, s.kr_id)
-                for s in before_eu.get(eu_id, ())
-                if s.kr_id not in affected_kr and s in top_kr[s.kr_id]
-            )
-        for kr_id in sorted(affected_kr & run.kr.facts.keys()):
-            found = candidates(run.kr.group_of[kr_id], self._kr_candidates)
-            k, excluded = run.kr.facts[kr_id], run.excluded_kr.get(kr_id, set())
-            pairs.update((e, kr_id) for e in self._top_kr(run, k, excluded, found, top_n, min_score))
-            pairs.update(
-                (s.eu_id, kr_id)
-                for s in before_kr.get(kr_id, ())
-                if s.eu_id not in affected_eu and s in top_eu[s.eu_id]
-            )
+        for group in run.eu.groups.values():
+            members = [e for e in group.members if e.id in affected_eu]
+            if not members:
+                continue
+            found = self._eu_candidates(run, group)
+            for e in members:
+                excluded = run.excluded_eu.get(e.id, set())
+                pairs.update((e.id, k) for k in self._top_eu(run, e, excluded, found, top_n, min_score))
+                pairs.update(
+                    (e.id, s.kr_id)
+                    for s in before_eu.get(e.id, ())
+                    if s.kr_id not in affected_kr and s in top_kr[s.kr_id]
+                )
+        for group in run.kr.groups.values():
+            members = [k for k in group.members if k.id in affected_kr]
+            if not members:
+                continue
+            found = self._kr_candidates(run, group)
+            for k in members:
+                excluded = run.excluded_kr.get(k.id, set())
+                pairs.update((e, k.id) for e in self._top_kr(run, k, excluded, found, top_n, min_score))
+                pairs.update(
+                    (s.eu_id, k.id)
+                    for s in before_kr.get(k.id, ())
+                    if s.eu_id not in affected_eu and s in top_eu[s.eu_id]
+                )
         return frozenset(affected_eu), frozenset(affected_kr), self._found(run, pairs)
 
     # ---------------------------------------------------------------- internals

@@ -8,6 +8,7 @@ ledger's `partner_suggestions` rows are (first side id, second side id).
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -60,31 +61,29 @@ class Suggestions:
         waiting = None if whole else self.ledger.stale_suggestions(CHANGED_LIMIT)
         whole = waiting is None
         changed = waiting or set()
-        if not whole and not changed and self.ledger.has_suggestions(self.first.name, self.second.name):
+        stored = not whole and self.ledger.has_suggestions(self.first.name, self.second.name)
+        if stored and not changed:
             return set()  # nothing to recompute: the stored table stays, unread
-        previous = [] if whole else self._stored()
         # the natives are streamed from the ledger side by side (never all parsed at once): the matcher keeps
         # only the facts it scores by
         first, second = self._clusters(self.first.name), self._clusters(self.second.name)
         exclude = self._rule11_pairs()
         texts = self._english_texts(translator)
-        before: dict[tuple[str, str], tuple[str, ...]] = {}
-        if moves:
-            before = self._tops((x.eu_id, x.kr_id, x.score) for x in previous) if previous else self._stored_tops()
-        if not previous:
+        before = self._stored_tops() if moves else {}
+        if not stored:
             written = self._store(self.matcher.find(first, second, top_n=TOP_N, exclude=exclude, texts=texts), None)
         else:
             affected_first, affected_second, found = self.matcher.find_refresh(
-                first, second, previous, changed_eu=[i for s, i in changed if s == self.first.name],
+                first, second, self._stored(), changed_eu=[i for s, i in changed if s == self.first.name],
                 changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
                 texts=texts)
             written = self._store(found, (set(affected_first), set(affected_second)))
-        self.ledger.suggestions_recomputed(None if not previous else changed)  # current now: no run redoes them
+        self.ledger.suggestions_recomputed(changed if stored else None)  # current now: no run redoes them
         moved: set[tuple[str, str]] = set()
         if moves:
             after = self._stored_tops()
             moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-        log.info("partners.refreshed", changed=len(changed), whole=not previous, written=written,
+        log.info("partners.refreshed", changed=len(changed), whole=not stored, written=written,
                  tops_changed=len(moved) if moves else None)
         return moved
 
@@ -123,10 +122,11 @@ class Suggestions:
             return {i: CooperationText(t.get("seeking"), t.get("offering")) for i, t in found.get(side, {}).items()}
         return EnglishTexts(eu=as_texts(self.first.name), kr=as_texts(self.second.name))
 
-    def _stored(self) -> list[Suggestion]:
-        """The stored suggestions as a refresh needs them: ids and scores (their reasons are not read)."""
-        return [Suggestion(first_id, second_id, score, ())
-                for first_id, second_id, score in self.ledger.suggestion_scores(self.first.name, self.second.name)]
+    def _stored(self) -> Iterator[Suggestion]:
+        """The stored suggestions as a refresh needs them, streamed: ids and scores (their reasons are not read).
+        Each id is one string however many pairs name it: a refresh holds every stored pair at once."""
+        for first_id, second_id, score in self.ledger.suggestion_scores(self.first.name, self.second.name):
+            yield Suggestion(sys.intern(first_id), sys.intern(second_id), score, ())
 
     def _store(self, found: Found, scope: tuple[set[str], set[str]] | None) -> int:
         """Write what the matcher found, a batch at a time as its reasons are written, and say how many pairs.
