@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clusterbridge.config import default_dir
+from clusterbridge.config import Settings, default_dir
 from clusterbridge.simulators import EccpSimulator, FaultSpec, KicoxSimulator
 from clusterbridge.simulators.base import Request, Response
 from clusterbridge.simulators.generate import generate_eccp, generate_kicox
@@ -433,6 +433,18 @@ def clusterbridge(env: Mapping[str, str], *args: str) -> Run:
 def sync(env: Mapping[str, str], *args: str) -> Run:
     """`clusterbridge sync ARGS`; exit 0 (in sync) and 3 (partial: some records quarantined) both count."""
     return clusterbridge(env, "sync", *args).check(f"clusterbridge sync {' '.join(args)}", (0, 3))
+
+
+def settings_for(env: Mapping[str, str]) -> Settings:
+    """The Settings a clusterbridge process started with `env` would read, made in this process."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        return Settings(_env_file=None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def upgrade(env: Mapping[str, str]) -> None:

@@ -12,7 +12,6 @@ Printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from collections import Counter
@@ -22,26 +21,24 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from harness import LIFTED_RATE, Seeds, platforms, postgres_ledger, say, sqlite_ledger, upgrade, write_config
+from harness import (
+    LIFTED_RATE,
+    Seeds,
+    platforms,
+    postgres_ledger,
+    say,
+    settings_for,
+    sqlite_ledger,
+    upgrade,
+    write_config,
+)
 
-from clusterbridge.config import Settings
 from clusterbridge.runtime import open_engine
 from clusterbridge.store.db import make_engine
 
 
-def _settings(env: dict[str, str]) -> Settings:
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        return Settings(_env_file=None)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def counted_sync(env: dict[str, str]) -> tuple[float, Counter[str]]:
-    settings = _settings(env)
+    settings = settings_for(env)
     engine = make_engine(settings.database_url)
     counts: Counter[str] = Counter()
 

@@ -20,7 +20,6 @@ the pipeline, not the platforms' limits (see rate_limits.py for those).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +42,7 @@ from harness import (
     ratio_row,
     replay,
     say,
+    settings_for,
     sqlite_ledger,
     statuses,
     sync,
@@ -52,7 +52,6 @@ from harness import (
 )
 
 from clusterbridge import logs
-from clusterbridge.config import Settings
 from clusterbridge.runtime import open_engine
 from clusterbridge.store import db
 from clusterbridge.sync.engine import SyncEngine
@@ -160,14 +159,7 @@ def _no_change(sims: Platforms, env: dict[str, str], first: Run, folder: Path, l
 def _daemon_idle(sims: Platforms, env: dict[str, str]) -> tuple[float, dict[str, list[Call]]]:
     """Two no-change incremental runs as the daemon makes them (`daemon.py`: one engine for every run, the sync
     lock taken for each); the second is timed and its requests returned."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        settings = Settings(_env_file=None)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    settings = settings_for(env)
     logs.configure(settings.log_format, settings.log_level)  # as `clusterbridge daemon` does
     database = db.make_engine(settings.database_url)
 
