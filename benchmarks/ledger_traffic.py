@@ -1,11 +1,12 @@
-"""What a first full sync asks of its ledger: transactions, connection checkouts and statements, by database.
+"""What a first full sync asks of its ledger, and where the ledger's time goes, by database.
 
-    .venv/bin/python benchmarks/ledger_traffic.py [--count 10000] [--database sqlite|postgres ...]
+    .venv/bin/python benchmarks/ledger_traffic.py [--count 10000] [--database sqlite|postgres ...] [--slowest 8]
 
 A first `sync --full` of N natives a side (client rate limits lifted) runs in this process on the ledger's own
-engine (`store.db.make_engine`), with SQLAlchemy's events counting commits, connection checkouts and the
-statements sent (an executemany counts once). With `upsert_batching.py`'s cost of one transaction on each
-database, the counts say how much of the PostgreSQL/SQLite difference of figure 1 the round trips explain.
+engine (`store.db.make_engine`), with SQLAlchemy's events counting commits, connection checkouts, connections
+opened and the statements sent (an executemany counts once), and timing each statement and each call into the
+database driver (connect, probe, commit, rollback, execute). The simulators run in this process too, so the
+times include waiting for the interpreter lock: compare the databases with each other, not with figure 1.
 Printed, never asserted.
 """
 
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +39,85 @@ from harness import (
 from clusterbridge.runtime import open_engine
 from clusterbridge.store.db import make_engine
 
+STATEMENT_CHARS = 110  # a statement is known by its first words (its columns and its WHERE, mostly)
+_TIMED = ("connect", "do_ping", "do_commit", "do_rollback", "do_execute", "do_executemany", "do_execute_no_params")
 
-def counted_sync(env: dict[str, str]) -> tuple[float, Counter[str]]:
+
+def _time_driver_calls(engine: sa.Engine, seconds: defaultdict[str, float], calls: Counter[str]) -> None:
+    """Wrap the dialect's calls into the database driver, adding each one's wall time to `seconds`."""
+    dialect = engine.dialect
+    for name in _TIMED:
+        call = getattr(dialect, name)
+
+        def timed(*args: Any, _call: Callable[..., Any] = call, _name: str = name, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _call(*args, **kwargs)
+            finally:
+                seconds[_name] += time.perf_counter() - started
+                calls[_name] += 1
+
+        setattr(dialect, name, timed)
+
+
+@dataclass
+class Traffic:
+    """What one sync asked of its ledger."""
+
+    seconds: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+    driver: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # time in each driver call
+    calls: Counter[str] = field(default_factory=Counter)  # how often each was made
+    statements: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # each statement's time
+    runs: Counter[str] = field(default_factory=Counter)
+
+
+def _count_statements(engine: sa.Engine, traffic: Traffic) -> None:
+    started = threading.local()  # the two directions run statements at once
+
+    def before(_conn: Any, _cursor: Any, text: str, _params: Any, _context: Any, many: bool) -> None:
+        traffic.counts["statements"] += 1
+        traffic.counts[f"{text.split(None, 1)[0].upper()}{' (executemany)' if many else ''}"] += 1
+        started.at = time.perf_counter()
+
+    def after(_conn: Any, _cursor: Any, text: str, _params: Any, _context: Any, _many: bool) -> None:
+        key = " ".join(text.split())[:STATEMENT_CHARS]
+        traffic.statements[key] += time.perf_counter() - started.at
+        traffic.runs[key] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+
+
+def counted_sync(env: dict[str, str]) -> Traffic:
     settings = settings_for(env)
     engine = make_engine(settings.database_url)
-    counts: Counter[str] = Counter()
-
-    def statement(_conn: Any, _cursor: Any, text: str, _params: Any, _context: Any, many: bool) -> None:
-        counts["statements"] += 1
-        counts[f"{text.split(None, 1)[0].upper()}{' (executemany)' if many else ''}"] += 1
-
-    sa.event.listen(engine, "commit", lambda _conn: counts.update(["commits"]))
-    sa.event.listen(engine, "checkout", lambda *_args: counts.update(["checkouts"]))
-    sa.event.listen(engine, "before_cursor_execute", statement)
+    traffic = Traffic()
+    sa.event.listen(engine, "commit", lambda _conn: traffic.counts.update(["commits"]))
+    sa.event.listen(engine, "checkout", lambda *_args: traffic.counts.update(["checkouts"]))
+    sa.event.listen(engine, "connect", lambda *_args: traffic.counts.update(["connections opened"]))
+    _count_statements(engine, traffic)
+    _time_driver_calls(engine, traffic.driver, traffic.calls)
     try:
         started = time.perf_counter()
         with open_engine(settings, database=engine) as sync:
             sync.run("both", full=True)
-        return time.perf_counter() - started, counts
+        traffic.seconds = time.perf_counter() - started
+        return traffic
     finally:
         engine.dispose()
+
+
+def report(name: str, traffic: Traffic, slowest: int) -> None:
+    counts, driver, calls = traffic.counts, traffic.driver, traffic.calls
+    main_counts = ", ".join(f"{counts[k]:,} {k}" for k in ("commits", "checkouts", "statements"))
+    rest = ", ".join(f"{v:,} {k}" for k, v in sorted(counts.items())
+                     if k not in ("commits", "checkouts", "statements"))
+    print(f"{name}: first full sync in this process {traffic.seconds:.1f} s; {main_counts} ({rest})")
+    waits = ", ".join(f"{call} {driver[call]:.2f} s in {calls[call]:,}" for call in _TIMED if calls[call])
+    print(f"{name}: wall time inside the database driver {sum(driver.values()):.1f} s ({waits})")
+    for text, seconds in sorted(traffic.statements.items(), key=lambda item: -item[1])[:slowest]:
+        print(f"  {seconds:6.2f} s in {traffic.runs[text]:5,}  {text}")
 
 
 def main() -> None:
@@ -63,6 +125,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000, help="natives per side")
     parser.add_argument("--database", choices=("sqlite", "postgres"), action="append",
                         help="the ledger's database (both when not given)")
+    parser.add_argument("--slowest", type=int, default=8, metavar="N",
+                        help="list the N statements that took the most time in all (default 8)")
     args = parser.parse_args()
     say(f"ledger traffic: generating {args.count} clusters a side")
     seeds = Seeds.synthetic(args.count)
@@ -76,12 +140,8 @@ def main() -> None:
                 env = sims.env(database)
                 upgrade(env)
                 say(f"ledger traffic: first full sync of {args.count} a side on {name}")
-                seconds, counts = counted_sync(env)
-            main_counts = ", ".join(f"{counts[k]:,} {k}" for k in ("commits", "checkouts", "statements"))
-            rest = ", ".join(f"{v:,} {k}" for k, v in sorted(counts.items())
-                             if k not in ("commits", "checkouts", "statements"))
-            print(f"{name}: first full sync in this process {seconds:.1f} s; {main_counts} ({rest})")
-
+                traffic = counted_sync(env)
+            report(name, traffic, args.slowest)
 
 if __name__ == "__main__":
     main()

@@ -259,10 +259,12 @@ class TestPostgres:
 
 @pytest.mark.postgres
 class TestReconnect:
-    """Explaining connection failures leaves SQLAlchemy's pre-ping alone: a session the server ended is
-    replaced by a fresh one, not reported as an unreachable database."""
+    """Explaining connection failures leaves the pool's probe alone: a pooled session the server ended while
+    it waited is replaced by a fresh one, not reported as an unreachable database."""
 
-    def test_a_terminated_session_is_replaced(self, postgres_database: sa.URL) -> None:
+    def test_a_terminated_session_is_replaced(self, postgres_database: sa.URL,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(db, "IDLE_PROBE_SECONDS", 0.0)  # probe every pooled session, however briefly it waited
         engine = db.make_engine(postgres_database.render_as_string(hide_password=False))
         admin = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT")
         try:

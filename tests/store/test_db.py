@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -120,3 +123,84 @@ class TestLedgerMigration:
 def test_the_head_revision_the_service_checks_is_the_newest_migration(tmp_path: object) -> None:
     engine = db.make_engine("sqlite://")
     assert db.head_revision(engine) == db.HEAD_REVISION
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+class TestPooledSessions:
+    """A pooled PostgreSQL session is probed only when it waited in the pool (between a daemon's runs), not on
+    every use, and reads run without BEGIN and ROLLBACK, while writes stay transactions."""
+
+    @staticmethod
+    def _pid(engine: sa.Engine) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+    @staticmethod
+    def _terminate(admin: sa.Engine, pid: int) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    @staticmethod
+    def _count_probes(engine: sa.Engine) -> list[int]:
+        probes: list[int] = []
+        probe = engine.dialect.do_ping
+
+        def counted(dbapi_connection: Any) -> bool:
+            probes.append(1)
+            return probe(dbapi_connection)
+
+        engine.dialect.do_ping = counted  # type: ignore[method-assign]
+        return probes
+
+    def test_a_session_used_a_moment_ago_is_not_probed(self, engine_factory: Callable[[], sa.Engine]) -> None:
+        engine = engine_factory()
+        probes = self._count_probes(engine)
+        pids = {self._pid(engine) for _ in range(20)}
+        assert len(pids) == 1
+        assert probes == []
+
+    def test_a_session_that_waited_is_probed_and_a_dead_one_replaced(
+            self, engine_factory: Callable[[], sa.Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(db, "IDLE_PROBE_SECONDS", 0.2)
+        engine, admin = engine_factory(), engine_factory()
+        probes = self._count_probes(engine)
+        pid = self._pid(engine)
+        self._terminate(admin, pid)
+        time.sleep(0.3)
+        assert self._pid(engine) != pid  # no error: the probe found it dead and the pool opened a new one
+        assert probes == [1]
+
+    def test_a_session_that_dies_in_use_fails_once_and_the_next_use_is_fresh(
+            self, engine_factory: Callable[[], sa.Engine]) -> None:
+        engine, admin = engine_factory(), engine_factory()
+        pid = self._pid(engine)
+        self._terminate(admin, pid)
+        with pytest.raises(db.DatabaseUnreachable, match="ended while in use"):
+            self._pid(engine)
+        assert self._pid(engine) != pid
+
+    def test_reads_send_no_begin_and_writes_stay_transactions(self, engine_factory: Callable[[], sa.Engine]) -> None:
+        # PostgreSQL: transaction_timestamp() equals statement_timestamp() in a transaction's first statement,
+        # so they differ when a BEGIN went first
+        first = sa.text("SELECT transaction_timestamp() = statement_timestamp(), pg_backend_pid()")
+        engine = engine_factory()
+        with db.for_reading(engine).connect() as conn:
+            alone, read_pid = conn.execute(first).one()
+        assert alone
+        with engine.begin() as conn:
+            alone, write_pid = conn.execute(first).one()
+            conn.execute(sa.text("CREATE TEMPORARY TABLE t (x int)"))
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+            in_transaction = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = "
+                                                  "pg_backend_pid() AND backend_xid IS NOT NULL")).scalar_one()
+        assert write_pid == read_pid  # the same pooled session, back in transaction mode after the read
+        assert not alone
+        assert in_transaction == 1
+
+
+def test_sqlite_reads_use_the_engine_as_it_is(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        assert db.for_reading(engine) is engine
+    finally:
+        engine.dispose()
