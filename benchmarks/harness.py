@@ -451,6 +451,32 @@ def upgrade(env: Mapping[str, str]) -> None:
     clusterbridge(env, "db", "upgrade").check("clusterbridge db upgrade")
 
 
+@dataclass(frozen=True)
+class World:
+    """What most benchmarks start from: the simulators serving their seeds, a migrated ledger, and the
+    environment of a `clusterbridge` process that uses both (its config folder beside the ledger)."""
+
+    folder: Path
+    sims: Platforms
+    database: str  # the ledger's URL
+    env: dict[str, str]
+
+
+@contextmanager
+def world(seeds: Seeds, name: str, database: str = "sqlite", rate: float = LIFTED_RATE) -> Iterator[World]:
+    """A temporary folder with a copy of the connectors' settings at client rate limit `rate`, a migrated
+    ledger (`database`: "sqlite", a file in the folder, or "postgres", a database of its own) and fresh
+    simulators loaded with `seeds`; all of it gone when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="cb-bench-") as tmp_name:
+        folder = Path(tmp_name)
+        config = write_config(folder / "config", rate)
+        ledger = postgres_ledger(name) if database == "postgres" else sqlite_ledger(folder, name)
+        with ledger as url, platforms(seeds, config) as sims:
+            env = sims.env(url)
+            upgrade(env)
+            yield World(folder, sims, url, env)
+
+
 # -- the bare client ---------------------------------------------------------------------------------------
 
 

@@ -13,27 +13,19 @@ Printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from harness import (
-    LIFTED_RATE,
     Seeds,
-    platforms,
-    postgres_ledger,
     say,
     settings_for,
-    sqlite_ledger,
-    upgrade,
-    write_config,
+    world,
 )
 
 from clusterbridge.runtime import open_engine
@@ -130,18 +122,11 @@ def main() -> None:
     args = parser.parse_args()
     say(f"ledger traffic: generating {args.count} clusters a side")
     seeds = Seeds.synthetic(args.count)
-    with tempfile.TemporaryDirectory(prefix="cb-bench-") as tmp_name:
-        folder = Path(tmp_name)
-        config = write_config(folder / "config", LIFTED_RATE)
-        ledgers: dict[str, Callable[[], AbstractContextManager[str]]] = {
-            "sqlite": lambda: sqlite_ledger(folder, "traffic"), "postgres": lambda: postgres_ledger("traffic")}
-        for name in args.database or ("sqlite", "postgres"):
-            with ledgers[name]() as database, platforms(seeds, config) as sims:
-                env = sims.env(database)
-                upgrade(env)
-                say(f"ledger traffic: first full sync of {args.count} a side on {name}")
-                traffic = counted_sync(env)
-            report(name, traffic, args.slowest)
+    for name in args.database or ("sqlite", "postgres"):
+        with world(seeds, "traffic", name) as bench:
+            say(f"ledger traffic: first full sync of {args.count} a side on {name}")
+            traffic = counted_sync(bench.env)
+        report(name, traffic, args.slowest)
 
 if __name__ == "__main__":
     main()

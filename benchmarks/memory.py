@@ -10,10 +10,8 @@ memory at any N: the goal is that the large N's peak is at most 1.5× the small 
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from harness import LIFTED_RATE, Row, Run, Seeds, platforms, say, sqlite_ledger, sync, table, upgrade, write_config
+from harness import Row, Run, Seeds, say, sync, table, world
 
 GOAL = 1.5
 GOAL_COUNTS = (10_000, 100_000)
@@ -23,14 +21,9 @@ def full_sync(count: int) -> Run:
     """One first full sync of `count` natives a side, with a SQLite ledger."""
     say(f"memory: generating {count} clusters a side")
     seeds = Seeds.synthetic(count)
-    with tempfile.TemporaryDirectory(prefix="cb-bench-") as tmp_name:
-        folder = Path(tmp_name)
-        config = write_config(folder / "config", LIFTED_RATE)
-        with sqlite_ledger(folder, f"memory-{count}") as database, platforms(seeds, config) as sims:
-            env = sims.env(database)
-            upgrade(env)
-            say(f"memory: first full sync of {count} a side")
-            run = sync(env, "--full")
+    with world(seeds, f"memory-{count}") as bench:
+        say(f"memory: first full sync of {count} a side")
+        run = sync(bench.env, "--full")
     print(f"first full sync of {count} a side: peak RSS {run.rss_mib:.0f} MiB, {run.seconds:.1f} s, exit {run.code}")
     return run
 

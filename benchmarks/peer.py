@@ -14,26 +14,20 @@ import argparse
 import importlib.util
 import json
 import sys
-import tempfile
-from pathlib import Path
 
 from harness import (
     CLIENT_ID,
     CLIENT_SECRET,
     HERE,
-    LIFTED_RATE,
     Row,
     Seeds,
     count_calls,
-    platforms,
     ratio_row,
     run_process,
     say,
-    sqlite_ledger,
     sync,
     table,
-    upgrade,
-    write_config,
+    world,
 )
 
 FIGURE = "6. pull of the ECCP listing: clusterbridge vs dlt rest_api → duckdb"
@@ -46,20 +40,16 @@ def run(count: int) -> list[Row]:
         return [Row(FIGURE, MISSING, "≤ 1×", None)]
     say(f"peer: generating {count} ECCP natives")
     seeds = Seeds.synthetic(count, 0)
-    with tempfile.TemporaryDirectory(prefix="cb-bench-") as tmp_name:
-        folder = Path(tmp_name)
-        config = write_config(folder / "config", LIFTED_RATE)
-        with sqlite_ledger(folder, "peer") as database, platforms(seeds, config) as sims:
-            env = sims.env(database)
-            upgrade(env)
-            sims.reset_stats()
-            say(f"peer: clusterbridge pulls {count} ECCP natives")
-            ours = sync(env, "--full", "--dry-run", "--direction", "eu-to-kr")
-            our_requests = count_calls(sims.take_calls())[0]
-            say(f"peer: dlt pulls {count} ECCP natives")
-            theirs = run_process([sys.executable, str(HERE / "dlt_pull.py"), sims.eccp.url, CLIENT_ID, CLIENT_SECRET,
-                                  str(folder / "dlt")]).check("dlt pull")
-            their_requests = count_calls(sims.take_calls())[0]
+    with world(seeds, "peer") as bench:
+        sims = bench.sims
+        sims.reset_stats()
+        say(f"peer: clusterbridge pulls {count} ECCP natives")
+        ours = sync(bench.env, "--full", "--dry-run", "--direction", "eu-to-kr")
+        our_requests = count_calls(sims.take_calls())[0]
+        say(f"peer: dlt pulls {count} ECCP natives")
+        theirs = run_process([sys.executable, str(HERE / "dlt_pull.py"), sims.eccp.url, CLIENT_ID, CLIENT_SECRET,
+                              str(bench.folder / "dlt")]).check("dlt pull")
+        their_requests = count_calls(sims.take_calls())[0]
     rows = json.loads(theirs.stdout.strip().splitlines()[-1])["rows"]
     print(f"ECCP pull of {count}: clusterbridge {ours.seconds:.2f} s ({our_requests} requests, peak RSS "
           f"{ours.rss_mib:.0f} MiB); dlt {theirs.seconds:.2f} s ({their_requests} requests, {rows} rows loaded, "

@@ -13,11 +13,9 @@ the run a daemon makes most often is measured too, next to the first sync it is 
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import sqlalchemy as sa
-from harness import LIFTED_RATE, Seeds, platforms, say, sqlite_ledger, sync, upgrade, write_config
+from harness import Seeds, say, sync, world
 
 from clusterbridge.store.tables import natives
 
@@ -45,17 +43,12 @@ def main() -> None:
     args = parser.parse_args()
     say(f"refresh memory: generating {args.count} clusters a side")
     seeds = Seeds.synthetic(args.count)
-    with tempfile.TemporaryDirectory(prefix="cb-bench-") as tmp_name:
-        folder = Path(tmp_name)
-        config = write_config(folder / "config", LIFTED_RATE)
-        with sqlite_ledger(folder, "refresh") as database, platforms(seeds, config) as sims:
-            env = sims.env(database)
-            upgrade(env)
-            say(f"refresh memory: first full sync of {args.count} a side")
-            first = sync(env, "--full")
-            flag(database, args.changed)
-            say(f"refresh memory: incremental sync refreshing the suggestions of {args.changed} natives")
-            again = sync(env)
+    with world(seeds, "refresh") as bench:
+        say(f"refresh memory: first full sync of {args.count} a side")
+        first = sync(bench.env, "--full")
+        flag(bench.database, args.changed)
+        say(f"refresh memory: incremental sync refreshing the suggestions of {args.changed} natives")
+        again = sync(bench.env)
     print(f"first full sync of {args.count} a side: peak RSS {first.rss_mib:.0f} MiB, {first.seconds:.1f} s")
     print(f"incremental sync whose partner refresh covers {args.changed} changed natives: peak RSS "
           f"{again.rss_mib:.0f} MiB, {again.seconds:.1f} s")
