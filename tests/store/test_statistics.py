@@ -95,8 +95,8 @@ def test_a_table_with_statistics_is_refreshed_only_after_it_grew_by_half(engine:
 
 
 def test_a_user_who_does_not_own_the_tables_writes_all_the_same(engine: sa.Engine, database_url: str) -> None:
-    """Only a table's owner may analyse it: a ledger user with read and write rights alone (tables migrated by
-    another user) gets PostgreSQL's warning, and the write goes through."""
+    """Only a table's owner may analyse it: for a ledger user with read and write rights alone (tables migrated
+    by another user) PostgreSQL skips the refresh with a warning, and the write goes through."""
     role = f"cb_writer_{uuid.uuid4().hex[:8]}"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))

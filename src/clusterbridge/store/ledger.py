@@ -160,7 +160,9 @@ class _Statistics:
     this ledger than half of what its statistics last counted (and at least MIN_ROWS), its statistics are
     refreshed in the transaction that wrote them: `ANALYZE (SKIP_LOCKED)` of the columns its keys and indexes
     cover (what the ledger's queries filter and sort on), which skips a table another session is analysing
-    already. SQLite plans look-ups by key without statistics: nothing to do there."""
+    already. Only a table's owner may analyse it: for another user the server skips it with a warning, and the
+    statistics wait for autovacuum as before. SQLite plans look-ups by key without statistics: nothing to do
+    there."""
 
     MIN_ROWS = 500
 
