@@ -35,8 +35,8 @@ STATEMENT_CHARS = 110  # a statement is known by its first words (its columns an
 _TIMED = ("connect", "do_ping", "do_commit", "do_rollback", "do_execute", "do_executemany", "do_execute_no_params")
 
 
-def _time_driver_calls(engine: sa.Engine, seconds: defaultdict[str, float], calls: Counter[str]) -> None:
-    """Wrap the dialect's calls into the database driver, adding each one's wall time to `seconds`."""
+def _time_driver_calls(engine: sa.Engine, traffic: Traffic) -> None:
+    """Wrap the dialect's calls into the database driver, adding up each one's wall time and count."""
     dialect = engine.dialect
     for name in _TIMED:
         call = getattr(dialect, name)
@@ -46,8 +46,10 @@ def _time_driver_calls(engine: sa.Engine, seconds: defaultdict[str, float], call
             try:
                 return _call(*args, **kwargs)
             finally:
-                seconds[_name] += time.perf_counter() - started
-                calls[_name] += 1
+                elapsed = time.perf_counter() - started
+                with traffic.lock:
+                    traffic.driver[_name] += elapsed
+                    traffic.calls[_name] += 1
 
         setattr(dialect, name, timed)
 
@@ -62,20 +64,26 @@ class Traffic:
     calls: Counter[str] = field(default_factory=Counter)  # how often each was made
     statements: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # each statement's time
     runs: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the two directions count at once
+
+
+def count(traffic: Traffic, *keys: str) -> None:
+    with traffic.lock:
+        traffic.counts.update(keys)
 
 
 def _count_statements(engine: sa.Engine, traffic: Traffic) -> None:
     started = threading.local()  # the two directions run statements at once
 
     def before(_conn: Any, _cursor: Any, text: str, _params: Any, _context: Any, many: bool) -> None:
-        traffic.counts["statements"] += 1
-        traffic.counts[f"{text.split(None, 1)[0].upper()}{' (executemany)' if many else ''}"] += 1
+        count(traffic, "statements", f"{text.split(None, 1)[0].upper()}{' (executemany)' if many else ''}")
         started.at = time.perf_counter()
 
     def after(_conn: Any, _cursor: Any, text: str, _params: Any, _context: Any, _many: bool) -> None:
-        key = " ".join(text.split())[:STATEMENT_CHARS]
-        traffic.statements[key] += time.perf_counter() - started.at
-        traffic.runs[key] += 1
+        elapsed, key = time.perf_counter() - started.at, " ".join(text.split())[:STATEMENT_CHARS]
+        with traffic.lock:
+            traffic.statements[key] += elapsed
+            traffic.runs[key] += 1
 
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
@@ -85,11 +93,11 @@ def counted_sync(env: dict[str, str]) -> Traffic:
     settings = settings_for(env)
     engine = make_engine(settings.database_url)
     traffic = Traffic()
-    sa.event.listen(engine, "commit", lambda _conn: traffic.counts.update(["commits"]))
-    sa.event.listen(engine, "checkout", lambda *_args: traffic.counts.update(["checkouts"]))
-    sa.event.listen(engine, "connect", lambda *_args: traffic.counts.update(["connections opened"]))
+    sa.event.listen(engine, "commit", lambda _conn: count(traffic, "commits"))
+    sa.event.listen(engine, "checkout", lambda *_args: count(traffic, "checkouts"))
+    sa.event.listen(engine, "connect", lambda *_args: count(traffic, "connections opened"))
     _count_statements(engine, traffic)
-    _time_driver_calls(engine, traffic.driver, traffic.calls)
+    _time_driver_calls(engine, traffic)
     try:
         started = time.perf_counter()
         with open_engine(settings, database=engine) as sync:
@@ -127,6 +135,7 @@ def main() -> None:
             say(f"ledger traffic: first full sync of {args.count} a side on {name}")
             traffic = counted_sync(bench.env)
         report(name, traffic, args.slowest)
+
 
 if __name__ == "__main__":
     main()
