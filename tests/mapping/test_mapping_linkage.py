@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from rapidfuzz import fuzz
 
 from clusterbridge.config import Settings, default_dir
-from clusterbridge.mapping.linkage import Match, comparable_name
+from clusterbridge.mapping.clean import site_key
+from clusterbridge.mapping.data import LinkOverrides
+from clusterbridge.mapping.linkage import Match, Pair, ProfileIndex, comparable_name
 from clusterbridge.model import Cluster
 from tests.mapping.mapping_samples import eccp, kicox
 from tests.mapping.pipeline import Pipeline as Mapper
@@ -95,3 +99,46 @@ class TestOverrides:
 
     def test_shipped_file_parses(self) -> None:
         assert (default_dir("mappings") / "links.toml").is_file()
+
+
+class TestProfileIndex:
+    """The index gives exactly the pairs a plain comparison of every home name with every profile name gives:
+    the name pairs at or over the threshold (a score exactly on it included), and every same-website pair
+    with its name similarity however low, which settling uses to order two pairs of one website."""
+
+    WORDS = ("busan", "marine", "mini", "cluster", "daegu", "textile", "textiles", "smart", "factory", "bio")
+
+    @staticmethod
+    def reference(home: Cluster, profiles: list[Cluster], threshold: float) -> list[Pair]:
+        names = [comparable_name(n) for n in (home.name_en, *(v for k, v in home.names.items() if k != "ko")) if n]
+        site = site_key(home.website)
+        out = []
+        for p in profiles:
+            value = max((fuzz.token_sort_ratio(n, comparable_name(p.name_en)) / 100 for n in names if n), default=0.0)
+            if site is not None and site_key(p.website) == site:
+                out.append(Pair(home.source_id, p.source_id, 1.0, value, "domain"))
+            elif value >= threshold:
+                out.append(Pair(home.source_id, p.source_id, round(value, 4), value, "name"))
+        return sorted(out, key=lambda pair: profiles.index(next(p for p in profiles if p.source_id == pair.profile_id)))
+
+    def test_pairs_equal_a_plain_comparison_of_every_name(self, mapper: Mapper) -> None:
+        rng = random.Random(11)
+        profiles = [
+            native(mapper, f"u-{i}", " ".join(rng.choices(self.WORDS, k=rng.randint(1, 4))),
+                   f"https://site{rng.randint(0, 30)}.example.kr/" if rng.random() < 0.5 else None)
+            for i in range(300)
+        ]
+        homes = [
+            korean(mapper, f"KC-{i}", "가", " ".join(rng.choices(self.WORDS, k=rng.randint(1, 4))),
+                   f"http://www.site{rng.randint(0, 30)}.example.kr" if rng.random() < 0.5 else "")
+            for i in range(60)
+        ]
+        # token-sort ratio 90.0 exactly (2 edits in 20 characters): a score on the threshold counts
+        profiles.append(native(mapper, "u-edge", "abcdefghik"))
+        homes.append(korean(mapper, "KC-edge", "가", "abcdefghij"))
+        for threshold in (0.5, 0.8, 0.9):
+            index = ProfileIndex(profiles, LinkOverrides(), threshold)
+            found = [index.pairs(home) for home in homes]
+            assert found == [self.reference(home, profiles, threshold) for home in homes]
+            assert any(p.method == "domain" and p.similarity < threshold for pairs in found for p in pairs)
+        assert Pair("KC-edge", "u-edge", 0.9, 0.9, "name") in found[-1]

@@ -109,15 +109,21 @@ class ProfileIndex:
         for rule in self.overrides.force:
             if rule.home_id == home.source_id and rule.profile_id in self.known:
                 out.append(Pair(home.source_id, rule.profile_id, 1.0, 1.0, "override"))
-        similarity: dict[int, float] = {}
-        for name in (comparable_name(n) for n in _latin_names(home)):
-            if not name:
-                continue
-            for _choice, score, index in process.extract(name, self.names, scorer=fuzz.token_sort_ratio,
-                                                         score_cutoff=0, limit=None):
-                similarity[index] = max(similarity.get(index, 0.0), score / 100)
+        names = [name for name in map(comparable_name, _latin_names(home)) if name]
         site = site_key(home.website)
         same_site = set(self.by_site.get(site, ())) if site and site not in SHARED_HOSTS else set()
+        # rapidfuzz's C loop returns only the names at or over the threshold (from a hair under it, so that a
+        # score exactly on it counts however threshold * 100 rounds); a same-website profile gets its
+        # similarity however low, which settling uses to order two pairs of one website
+        cutoff = max(self.threshold * 100 - 1e-6, 0)
+        similarity: dict[int, float] = {}
+        for name in names:
+            for _choice, score, index in process.extract(name, self.names, scorer=fuzz.token_sort_ratio,
+                                                         score_cutoff=cutoff, limit=None):
+                similarity[index] = max(similarity.get(index, 0.0), score / 100)
+        for index in same_site - similarity.keys():
+            similarity[index] = max((fuzz.token_sort_ratio(name, self.names[index]) / 100 for name in names),
+                                    default=0.0)
         for index in sorted(same_site | {i for i, v in similarity.items() if v >= self.threshold}):
             profile_id = self.ids[index]
             key = (home.source_id, profile_id)
