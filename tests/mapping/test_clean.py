@@ -9,6 +9,7 @@ import hashlib
 import html
 import json
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -446,6 +447,30 @@ class TestGate:
         hostile = _encode('<a href="javascript:alert(1)" onclick=x>\u202ey</a>', 2)
         assert check_plain(plain_line(hostile)) == plain_line(hostile)
         assert check_rich(rich_text(hostile)) == rich_text(hostile)
+
+    def test_a_string_seen_passing_is_not_checked_again(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        checked: list[str] = []
+        real = clean._check_chars
+        monkeypatch.setattr(clean, "_check_chars", lambda value, field: (checked.append(value), real(value, field)))
+        value = f"<p>remembered {time.monotonic_ns()}</p>"
+        assert check_rich(value) == check_rich(value) == value
+        assert checked == [value]
+        with pytest.raises(UnsafeValue):  # what passed the rich gate is no pass for the plain one
+            check_plain(value)
+        refused = f"<p onclick=x>{time.monotonic_ns()}</p>"
+        for _ in range(2):  # what was refused is refused again
+            with pytest.raises(UnsafeValue):
+                check_rich(refused)
+
+    def test_what_the_gates_remember_is_bounded(self) -> None:
+        passed = clean._Passed(budget=1000)
+        for i in range(500):
+            passed.add(f"value {i:03d}")  # 9 characters each
+        assert 0 < len(passed) <= 1000 // 9
+        assert "value 499" in passed
+        assert "value 000" not in passed
+        passed.add("x" * 11)  # over a hundredth of the budget: checked each time, never kept
+        assert "x" * 11 not in passed
 
 
 class TestUnsafeValue:

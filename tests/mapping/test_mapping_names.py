@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from babel import Locale
 
-from clusterbridge.mapping.romanise import romanise_word
+from clusterbridge.mapping import romanise
+from clusterbridge.mapping.romanise import Romaniser, romanise_word
 from tests.mapping.mapping_samples import eccp, kicox
 from tests.mapping.pipeline import Pipeline as Mapper
 
@@ -41,6 +42,16 @@ class TestClusterNames:
     @pytest.mark.parametrize(("hangul", "latin"), [("신라", "silla"), ("종로", "jongno"), ("설날", "seollal")])
     def test_assimilation_the_library_leaves_out(self, hangul: str, latin: str) -> None:
         assert romanise_word(hangul) == latin
+
+    def test_remembered_words_read_as_fresh_ones(self, mapper: Mapper, monkeypatch: pytest.MonkeyPatch) -> None:
+        names = ["창원 원전·에너지 미니클러스터", "반월·시화 클러스터", "창원 기계 미니클러스터",
+                 "구미 반도체 미니클러스터", "반월·시화 클러스터", "울산 조선해양 미니클러스터",
+                 "창원 원전·에너지 미니클러스터"]
+        fresh = [Romaniser(mapper.romaniser.glossary).name(n) for n in names]
+        monkeypatch.setattr(romanise, "WORD_CACHE", 3)
+        remembering = Romaniser(mapper.romaniser.glossary)
+        assert [remembering.name(n) for n in names] == fresh
+        assert 0 < len(remembering._words) <= 3  # bounded: emptied when full, then filled again
 
     def test_hangul_name_is_kept_on_the_eccp_mirror(self, mapper: Mapper) -> None:
         payload = mapper.to_eccp_mirror(mapper.from_kicox(kicox()))

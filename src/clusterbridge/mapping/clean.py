@@ -644,6 +644,37 @@ _RICH_ATTR = re.compile(r' ([a-z]+)="([^"]*)"')
 _HTTP_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?:[/?#][^\s\"'<>\\`]*)?", re.ASCII)
 
 
+class _Passed:
+    """Strings one gate let through lately. A payload's strings meet the gate twice (when cleaned and again in
+    the whole payload) and repeat across records (country names, labels, headings): a string seen passing is
+    not checked again. Bounded by its characters in all; emptied when full. Only what passed is kept, so a
+    string is never let through that the gate would refuse."""
+
+    def __init__(self, budget: int = 2_000_000) -> None:
+        self.budget = budget
+        self._kept: set[str] = set()
+        self._size = 0
+
+    def __contains__(self, value: str) -> bool:
+        return value in self._kept
+
+    def add(self, value: str) -> None:
+        if len(value) > self.budget // 100:
+            return  # an absurdly long text is checked each time rather than crowd out the rest
+        if self._size + len(value) > self.budget:
+            self._kept.clear()
+            self._size = 0
+        self._kept.add(value)
+        self._size += len(value)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+_PLAIN_PASSED = _Passed()
+_RICH_PASSED = _Passed()
+
+
 def _check_chars(value: str, field: str | None) -> None:
     if _printable(value):
         return
@@ -661,6 +692,8 @@ def check_plain(value: str, field: str | None = None) -> str:
     reads as markup ('<' followed by a letter, '/', '!' or '?'), a character reference (it would decode to
     something else), a control other than the line break, a format character (bidi override, zero-width…),
     a lone surrogate, a private-use character or noncharacter, or starts with a script or data URL."""
+    if value in _PLAIN_PASSED:
+        return value
     _check_chars(value, field)
     tag = _TAG_OPEN.search(value)
     if tag is not None:
@@ -669,6 +702,7 @@ def check_plain(value: str, field: str | None = None) -> str:
         raise UnsafeValue(f"holds a character reference: {_preview(value)}", field=field)
     if _DANGEROUS_START.match(value):
         raise UnsafeValue(f"starts with a script or data URL: {_preview(value)}", field=field)
+    _PLAIN_PASSED.add(value)
     return value
 
 
@@ -677,6 +711,8 @@ def check_rich(value: str, field: str | None = None) -> str:
     allowed subset, any attribute but a[href] (an http(s) URL) and a[rel] (LINK_REL) — so no event handler
     and no javascript:, data: or vbscript: link — a raw '<' in text, text whose shown form still holds a
     character reference, or a character the plain gate refuses."""
+    if value in _RICH_PASSED:
+        return value
     _check_chars(value, field)
     position = 0
     while (start := value.find("<", position)) >= 0:
@@ -695,6 +731,7 @@ def check_rich(value: str, field: str | None = None) -> str:
         shown = html.unescape(text)
         if "&" in shown and html.unescape(shown) != shown:
             raise UnsafeValue(f"holds a character reference in text: {_preview(text)}", field=field)
+    _RICH_PASSED.add(value)
     return value
 
 

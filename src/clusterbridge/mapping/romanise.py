@@ -17,6 +17,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")
 _ASSIMILATION = (("ngr", "ngn"), ("kr", "ngn"), ("pr", "mn"), ("mr", "mn"), ("nr", "ll"), ("lr", "ll"), ("ln", "ll"))
 # administrative units a place name ends with, and how Revised Romanization writes them
 _UNITS = {"시": "si", "군": "gun", "구": "gu", "도": "do", "읍": "eup", "면": "myeon", "동": "dong", "리": "ri"}
+# words remembered per Romaniser: cluster names repeat their words (places, "미니클러스터", sectors)
+WORD_CACHE = 20_000
 
 
 def romanise_word(hangul: str) -> str:
@@ -41,6 +43,7 @@ class Romaniser:
     def __init__(self, glossary: Mapping[str, str]) -> None:
         self.glossary = dict(glossary)
         self._longest = max((len(k) for k in self.glossary), default=0)
+        self._words: dict[str, str] = {}
 
     def name(self, hangul: str) -> str:
         """'반월시화 기계부품 미니클러스터' → 'Banwolsihwa Machinery Parts Mini-Cluster'."""
@@ -63,6 +66,14 @@ class Romaniser:
         return " ".join(out)
 
     def _word(self, word: str) -> str:
+        known = self._words.get(word)
+        if known is None:
+            if len(self._words) >= WORD_CACHE:
+                self._words.clear()
+            known = self._words[word] = self._romanised(word)
+        return known
+
+    def _romanised(self, word: str) -> str:
         parts = [p for p in word.split("·") if p]
         rendered = [self._compound(p) for p in parts]
         if not rendered:
