@@ -37,7 +37,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 # The reliability goals at their full counts (`make test` runs them too, at small counts); each prints what it
-# measured at the end and keeps it under tests/reliability/results/. Takes about 70 minutes on 2 vCPUs.
+# measured at the end and keeps it under tests/reliability/results/. Takes 53 to 71 minutes on 2 vCPUs.
 reliability: $(STAMP)
 	CLUSTERBRIDGE_RELIABILITY_TRIALS=100 CLUSTERBRIDGE_RELIABILITY_STORMS=5 CLUSTERBRIDGE_RELIABILITY_SECONDS=60 \
 		$(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
