@@ -257,28 +257,6 @@ class TestPostgres:
             owner.dispose()
 
 
-@pytest.mark.postgres
-class TestReconnect:
-    """Explaining connection failures leaves the pool's probe alone: a pooled session the server ended while
-    it waited is replaced by a fresh one, not reported as an unreachable database."""
-
-    def test_a_terminated_session_is_replaced(self, postgres_database: sa.URL,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(db, "IDLE_PROBE_SECONDS", 0.0)  # probe every pooled session, however briefly it waited
-        engine = db.make_engine(postgres_database.render_as_string(hide_password=False))
-        admin = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-            with admin.connect() as conn:
-                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            with engine.connect() as conn:
-                assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
-        finally:
-            engine.dispose()
-            admin.dispose()
-
-
 class TestClassification:
     """How a driver's error becomes the operator's (for what the local server cannot stage: DNS, passwords)."""
 

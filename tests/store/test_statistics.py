@@ -65,8 +65,7 @@ def test_a_table_filled_from_empty_gets_statistics_of_its_keys(engine: sa.Engine
     assert estimated_rows(engine, SIDE) > 4_000  # all 4,800 are KICOX's
 
 
-def test_without_the_refresh_the_planner_guesses(engine: sa.Engine,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_refresh_the_planner_guesses(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the refresh prevents, on the same data: the planner without statistics guesses a side holds a
     few dozen rows."""
     monkeypatch.setattr("clusterbridge.store.ledger._Statistics.took", lambda *_args: None)
