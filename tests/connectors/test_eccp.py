@@ -59,7 +59,7 @@ class TestSettings:
         connector = create_eccp(make_settings())
         try:
             assert connector.settings.base_url == ECCP_URL
-            assert connector.settings.rate_limit == 8
+            assert connector.settings.rate_limit == 10
             assert connector.settings.partner_code == "kicox"
             assert connector.settings.page_limit == 50
         finally:

@@ -1,4 +1,5 @@
-"""Resilience both connectors share: a token-bucket rate limit, timeouts and one explicit retry policy.
+"""Resilience both connectors share: a request window that keeps to the platform's rate limit, timeouts and one
+explicit retry policy.
 
 A connector owns one `ResilientClient`. Each call names how the response is judged (the connector's own
 classifier, which returns a value or raises) and whether the request may be replayed after it might have
@@ -19,8 +20,10 @@ retry and every wait for the client's own rate limit; metrics are kept there, no
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -67,59 +70,88 @@ class OutcomeUnknown(PlatformError):
     """A non-idempotent request may or may not have been applied: the caller must look before re-sending."""
 
 
-class TokenBucket:
-    """Thread-safe token bucket: `acquire()` blocks until the caller may send one request.
+class RequestWindow:
+    """The client's side of a platform's sliding-window rate limit: `acquire()` blocks until a request may go.
 
-    A burst of 1 (the default) spaces requests evenly, so no one-second window ever holds more than
-    `rate` + 1 requests: a client configured below the server's limit never sees a 429 for pace.
+    The platforms count the requests that reached them in the last second. The client cannot see that instant,
+    but it can bound it: a request reaches the server after it is sent and before its answer comes back. So a
+    request holds a place from the moment it is sent until one window after its answer (or failure) arrived,
+    and a new one is sent only while fewer than `limit` places are held. However the network, the server or
+    the client's own threads delay requests, no window of the server's then holds more than `limit` of them:
+    the client can run at the platform's own limit (`limit` requests per window and round trip) and still
+    never be answered 429 for its pace. (A request the client gave up on after a timeout is the one blind
+    spot: were it still queued at the server a window later, it could count there with later ones.) Sends are
+    also spaced by window/limit, so the requests of a window go out evenly rather than in one burst.
     """
 
-    def __init__(
-        self,
-        rate: float,
-        burst: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be positive and burst at least 1")
-        self.rate = rate
-        self.burst = burst
+    def __init__(self, limit: int, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1 or not window > 0:
+            raise ValueError("limit must be at least 1 and window positive")
+        self.limit = limit
+        self.window = window
         self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = burst
-        self._stamp = clock()
+        self._changed = threading.Condition()
+        self._spacing = window / limit
+        self._sending = 0
+        self._answered: deque[float] = deque()
+        self._next_send = float("-inf")
+
+    @classmethod
+    def per_second(cls, rate: float) -> RequestWindow:
+        """`rate` requests a second as a window: a whole number of them a second, or one per 1/rate seconds."""
+        if not rate > 0:
+            raise ValueError("rate must be positive")
+        return cls(max(1, math.floor(rate)), max(1.0, 1.0 / rate))
 
     def acquire(self) -> float:
-        """Take one token, sleeping as long as needed; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            # reserve the token now (the balance may go negative) so that waiting threads queue up fairly
-            self._tokens -= 1
-            delay = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-        if delay > 0:
-            self._sleep(delay)
-        return delay
+        """Take a place for one request, waiting as long as needed; returns the seconds waited."""
+        started = self._clock()
+        waited = False
+        with self._changed:
+            while True:
+                now = self._clock()
+                while self._answered and self._answered[0] <= now - self.window:
+                    self._answered.popleft()
+                if self._sending + len(self._answered) < self.limit:
+                    if now >= self._next_send:
+                        self._sending += 1
+                        self._next_send = now + self._spacing
+                        return now - started if waited else 0.0
+                    timeout: float | None = self._next_send - now
+                else:
+                    # every place is taken: the oldest answer frees one a window after it came; a request still
+                    # on the wire frees none until it is answered (release() wakes the waiters)
+                    timeout = self._answered[0] + self.window - now if self._answered else None
+                waited = True
+                self._changed.wait(timeout)
+
+    def release(self) -> None:
+        """The request that took a place has been answered (or failed): its place frees a window from now."""
+        with self._changed:
+            self._sending -= 1
+            self._answered.append(self._clock())
+            self._changed.notify_all()
 
 
 class RateLimitedTransport(httpx.BaseTransport):
-    """Wraps a transport so that every request it sends (token fetches and replays too) takes a token."""
+    """Wraps a transport so that every request it sends (token fetches and replays too) takes a place in the
+    platform's request window, from sending until its answer's headers arrive."""
 
     def __init__(
-        self, inner: httpx.BaseTransport, bucket: TokenBucket, on_wait: Callable[[float], None] | None = None
+        self, inner: httpx.BaseTransport, window: RequestWindow, on_wait: Callable[[float], None] | None = None
     ) -> None:
         self._inner = inner
-        self._bucket = bucket
+        self._window = window
         self._on_wait = on_wait
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        waited = self._bucket.acquire()
+        waited = self._window.acquire()
         if waited > 0 and self._on_wait is not None:
             self._on_wait(waited)
-        return self._inner.handle_request(request)
+        try:
+            return self._inner.handle_request(request)
+        finally:
+            self._window.release()
 
     def close(self) -> None:
         self._inner.close()
@@ -191,11 +223,11 @@ class ResilientClient:
         self._stopping = stopping or (lambda: False)
         # rate waits of the attempt in progress on this thread, kept out of its measured latency
         self._waits = threading.local()
-        self.bucket = TokenBucket(settings.rate_limit)
+        self.window = RequestWindow.per_second(settings.rate_limit)
         inner = transport if transport is not None else httpx.HTTPTransport()
         self._client = httpx.Client(
             base_url=settings.base_url,
-            transport=RateLimitedTransport(inner, self.bucket, self._waited),
+            transport=RateLimitedTransport(inner, self.window, self._waited),
             auth=auth,
             headers=dict(headers or {}),
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
