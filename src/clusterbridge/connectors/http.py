@@ -84,12 +84,11 @@ class RequestWindow:
     also spaced by window/limit, so the requests of a window go out evenly rather than in one burst.
     """
 
-    def __init__(self, limit: int, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: int, window: float = 1.0) -> None:
         if limit < 1 or not window > 0:
             raise ValueError("limit must be at least 1 and window positive")
         self.limit = limit
         self.window = window
-        self._clock = clock
         self._changed = threading.Condition()
         self._spacing = window / limit
         self._sending = 0
@@ -105,11 +104,11 @@ class RequestWindow:
 
     def acquire(self) -> float:
         """Take a place for one request, waiting as long as needed; returns the seconds waited."""
-        started = self._clock()
+        started = time.monotonic()
         waited = False
         with self._changed:
             while True:
-                now = self._clock()
+                now = time.monotonic()
                 while self._answered and self._answered[0] <= now - self.window:
                     self._answered.popleft()
                 if self._sending + len(self._answered) < self.limit:
@@ -129,7 +128,7 @@ class RequestWindow:
         """The request that took a place has been answered (or failed): its place frees a window from now."""
         with self._changed:
             self._sending -= 1
-            self._answered.append(self._clock())
+            self._answered.append(time.monotonic())
             self._changed.notify_all()
 
 
