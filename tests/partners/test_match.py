@@ -190,6 +190,24 @@ class TestOrder:
         assert len({s.score for s in found}) == 1
         assert found == sorted(found, key=lambda s: (s.eu_id, s.kr_id))
 
+    @pytest.mark.parametrize("top_n", [1, 3, 5])
+    def test_unranked_suggestions_are_the_ranked_ones_in_another_order(
+            self, matcher: Matcher, top_n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Who ranks them sees them all (the ledger does): unranked, the same suggestions with the same scores
+        and reasons come as they are found, and none is ever waiting in the ranked pairs' store."""
+        ranked = matcher.suggest(_eu(), _kr(), top_n=top_n, texts=battery_texts())
+
+        def held(*_: object) -> None:
+            raise AssertionError("an unranked run held a pair to rank it")
+        monkeypatch.setattr(_ScoredPairs, "add", held)
+        unranked = matcher.find(_eu(), _kr(), top_n=top_n, texts=battery_texts(), ranked=False)
+        with pytest.raises(TypeError, match="scored as they are read"):
+            len(unranked)
+        found = list(unranked)
+        assert sorted(found, key=lambda s: (-s.score, s.eu_id, s.kr_id)) == ranked
+        assert found != ranked  # the order found is not the ranking: this run did not rank
+        assert any(len(s.reasons) > 1 for s in found)
+
     def test_a_cluster_given_twice_is_refused(self, matcher: Matcher) -> None:
         with pytest.raises(ValueError, match=BATTERY_EU_ID):
             matcher.suggest([battery_eu(), battery_eu()], [battery_kr()])

@@ -100,6 +100,26 @@ class TestTable:
         assert reasons_before_write == [0]  # the matcher handed over scores only
         assert len(written) == len(_table(service)) > 20  # and each row's reasons were written once, for it
 
+    def test_no_pair_waits_in_memory_to_be_ranked_the_ledger_ranks_them(
+            self, service: Suggestions, matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A listing's pairs (five or more per cluster) would all be held at once to rank them in the process:
+        the service writes them as they are found, and the table still holds each cluster's ranks."""
+        expected = _expected(matcher.suggest(sample_european(), sample_korean(), top_n=TOP_N))
+
+        def held(*_: object) -> None:
+            raise AssertionError("the service held a pair to rank it")
+        monkeypatch.setattr(match_module._ScoredPairs, "add", held)
+        service.refresh(whole=True)
+        assert _decoded(_table(service)) == expected
+        korean = sample_korean()
+        moved = korean[0].model_copy(update={"cooperation": korean[0].cooperation.model_copy(
+            update={"target_countries": ("DE", "FR", "IT")})})
+        service.ledger.save_natives([_snapshot(moved)])
+        service.refresh()  # a scoped refresh hands its pairs over the same way
+        monkeypatch.undo()
+        assert _decoded(_table(service)) == _expected(
+            matcher.suggest(sample_european(), [moved, *korean[1:]], top_n=TOP_N))
+
     def test_a_refresh_after_a_change_leaves_the_table_a_full_recompute_makes(
             self, service: Suggestions, matcher: Matcher) -> None:
         service.refresh(whole=True)

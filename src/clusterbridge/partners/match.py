@@ -230,8 +230,11 @@ class Matcher:
         min_score: float = 0.0,
         exclude: Collection[tuple[str, str]] = (),
         texts: EnglishTexts | None = None,
+        ranked: bool = True,
     ) -> Found:
-        """What `suggest` finds, its reasons written only as each suggestion is read."""
+        """What `suggest` finds, its reasons written only as each suggestion is read. Not `ranked`: in the order
+        found, each pair scored as it is read, so a listing's pairs are never held at once (who ranks them
+        must then see them all, as the ledger does)."""
         _check(top_n, min_score)
         run = self._run(eu, kr, exclude, texts)
         # each pair once: a Korean cluster's partner adds a pair only when it is not already the European
@@ -253,7 +256,7 @@ class Matcher:
                 )
                 for k_id, partners in _per_class(group, run.excluded_kr, top):
                     yield from ((e_id, k_id) for e_id in partners if k_id not in partners_of.get(e_id, ()))
-        return self._found(run, pairs())
+        return self._found(run, pairs(), ranked)
 
     def refresh(
         self,
@@ -292,9 +295,10 @@ class Matcher:
         min_score: float = 0.0,
         exclude: Collection[tuple[str, str]] = (),
         texts: EnglishTexts | None = None,
+        ranked: bool = True,
     ) -> tuple[frozenset[str], frozenset[str], Found]:
         """What `refresh` finds (the clusters affected on each side, and their suggestions), the reasons written
-        only as each suggestion is read."""
+        only as each suggestion is read; `ranked` as in `find`."""
         _check(top_n, min_score)
         run = self._run(eu, kr, exclude, texts)
         before_eu: dict[str, list[Suggestion]] = {}
@@ -362,7 +366,7 @@ class Matcher:
                     for s in before_kr.get(k.id, ())
                     if s.eu_id not in affected_eu and s in top_eu[s.eu_id]
                 )
-        return frozenset(affected_eu), frozenset(affected_kr), self._found(run, pairs)
+        return frozenset(affected_eu), frozenset(affected_kr), self._found(run, pairs, ranked)
 
     # ---------------------------------------------------------------- internals
 
@@ -495,8 +499,11 @@ class Matcher:
 
     # ---------------------------------------------------------------- suggestions and reasons
 
-    def _found(self, run: _Run, pairs: Iterable[tuple[str, str]]) -> Found:
-        """The eligible pairs among `pairs` (each given once), scored and ranked."""
+    def _found(self, run: _Run, pairs: Iterable[tuple[str, str]], ranked: bool = True) -> Found:
+        """The eligible pairs among `pairs` (each given once), scored and ranked, or (not `ranked`) to be scored
+        as they are read."""
+        if not ranked:
+            return Found(self, run, pairs)
         found = _ScoredPairs(run.eu.facts, run.kr.facts)
         for e, k in pairs:
             scored = self._scored(run, run.eu.facts[e], run.kr.facts[k])
@@ -539,27 +546,37 @@ class Matcher:
 
 
 class Found:
-    """The suggestions of one `find` or `find_refresh`, best first (by score, then ids). Every pair's score is
-    known; its reasons (two sentences per signal) are written only as it is read, so a whole listing's
-    suggestions never sit in memory with their sentences at once."""
+    """The suggestions of one `find` or `find_refresh`: ranked, best first (by score, then ids), with every
+    pair's score known; or unranked, the eligible pairs scored one by one as they are read (once: the pairs
+    come from a stream). Either way a suggestion's reasons (two sentences per signal) are written only as it is
+    read, so a whole listing's suggestions never sit in memory with their sentences at once."""
 
     __slots__ = ("_matcher", "_run", "_scored")
 
-    def __init__(self, matcher: Matcher, run: _Run, scored: _ScoredPairs) -> None:
+    def __init__(self, matcher: Matcher, run: _Run, scored: _ScoredPairs | Iterable[tuple[str, str]]) -> None:
         self._matcher, self._run, self._scored = matcher, run, scored
 
     def __len__(self) -> int:
+        if not isinstance(self._scored, _ScoredPairs):
+            raise TypeError("unranked suggestions are scored as they are read: their number is known only then")
         return len(self._scored)
 
     def __iter__(self) -> Iterator[Suggestion]:
         eu, kr, reasons_of = self._run.eu.facts, self._run.kr.facts, self._matcher._reasons
-        for score, e, k, eu_seeks, kr_seeks in self._scored:
+        for score, e, k, eu_seeks, kr_seeks in self._scores():
             yield Suggestion(e, k, score, reasons_of(self._run, eu[e], kr[k], eu_seeks, kr_seeks))
 
-    def scores(self) -> Iterator[tuple[str, str, float]]:
-        """(European id, Korean id, score) of each suggestion, best first: what ranking needs."""
-        for score, e, k, _, _ in self._scored:
-            yield e, k, score
+    def _scores(self) -> Iterator[tuple[float, str, str, float | None, float | None]]:
+        if isinstance(self._scored, _ScoredPairs):
+            yield from self._scored
+            return
+        run, scored_pair = self._run, self._matcher._scored
+        for e, k in self._scored:
+            scored = scored_pair(run, run.eu.facts[e], run.kr.facts[k])
+            if scored is not None:
+                negative, _, _, eu_seeks, kr_seeks = scored
+                # the score as ranked pairs give it: whole points over _POINTS
+                yield round(-negative * _POINTS) / _POINTS, e, k, eu_seeks, kr_seeks
 
 
 def _per_class(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,12 +70,13 @@ class Suggestions:
         texts = self._english_texts(translator)
         before = self._stored_tops() if moves else {}
         if not stored:
-            written = self._store(self.matcher.find(first, second, top_n=TOP_N, exclude=exclude, texts=texts), None)
+            written = self._store(self.matcher.find(first, second, top_n=TOP_N, exclude=exclude, texts=texts,
+                                                    ranked=False), None)
         else:
             affected_first, affected_second, found = self.matcher.find_refresh(
                 first, second, self._stored(), changed_eu=[i for s, i in changed if s == self.first.name],
                 changed_kr=[i for s, i in changed if s == self.second.name], top_n=TOP_N, exclude=exclude,
-                texts=texts)
+                texts=texts, ranked=False)
             written = self._store(found, (set(affected_first), set(affected_second)))
         self.ledger.suggestions_recomputed(changed if stored else None)  # current now: no run redoes them
         moved: set[tuple[str, str]] = set()
@@ -129,23 +129,19 @@ class Suggestions:
             yield Suggestion(sys.intern(first_id), sys.intern(second_id), score, ())
 
     def _store(self, found: Found, scope: tuple[set[str], set[str]] | None) -> int:
-        """Write what the matcher found, a batch at a time as its reasons are written, and say how many pairs.
-        Suggestions come best first, the order each cluster's partners are ranked in: a cluster's rank is how
-        many of its pairs came before, plus one."""
+        """Write what the matcher found, a batch at a time as its pairs are scored and their reasons written,
+        and say how many pairs. The pairs come in the order found, unranked (ranking them here would hold a
+        listing's pairs at once): the ledger ranks each cluster's pairs once they are all written, in the same
+        transaction, so no reader ever sees the placeholder rank 0."""
         stamp = now()
         written = 0
 
         def rows() -> Iterator[dict[str, Any]]:
             nonlocal written
-            ranks_first: Counter[str] = Counter()
-            ranks_second: Counter[str] = Counter()
             for s in found:
                 written += 1
-                ranks_first[s.eu_id] += 1
-                ranks_second[s.kr_id] += 1
                 yield {"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
-                       "second_id": s.kr_id, "score": s.score, "rank_first": ranks_first[s.eu_id],
-                       "rank_second": ranks_second[s.kr_id],
+                       "second_id": s.kr_id, "score": s.score, "rank_first": 0, "rank_second": 0,
                        "reasons_en": json.dumps([{"signal": r.signal, "text": r.en, "weight": r.weight}
                                                  for r in s.reasons], ensure_ascii=False),
                        "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),

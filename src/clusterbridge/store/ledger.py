@@ -74,22 +74,26 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _rerank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any], other: sa.Column[Any],
-            rank: sa.Column[Any], ids: set[str]) -> None:
-    """Rank the stored suggestions of these clusters (`mine`) again: best score first, then the partner's id."""
+def _rank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any], other: sa.Column[Any],
+          rank: sa.Column[Any], ids: set[str] | None) -> None:
+    """Rank the stored suggestions of these clusters (`mine`; None: of every cluster) in the database: best
+    score first, then the partner's id, compared as code points (Python's order, SQLite's BINARY, PostgreSQL's
+    "C" collation, whatever the database's own). Only rows whose rank changes are written."""
+    order = other.collate("C") if conn.dialect.name == "postgresql" else other
     c = partner_suggestions.c
+
+    def ranked(where: sa.ColumnElement[bool]) -> None:
+        place = sa.func.row_number().over(partition_by=mine, order_by=(c.score.desc(), order))
+        ranks = sa.select(mine.label("mine"), other.label("other"), place.label("place")).where(where).subquery()
+        conn.execute(partner_suggestions.update().where(
+            where, mine == ranks.c.mine, other == ranks.c.other, rank != ranks.c.place).values(
+            {rank.name: ranks.c.place}))
+
+    if ids is None:
+        ranked(base)
+        return
     for part in _chunks(sorted(ids)):
-        by: dict[str, list[tuple[float, str, int]]] = {}
-        for cluster, partner, score, stored in conn.execute(sa.select(mine, other, c.score, rank).where(
-                base, mine.in_(part))):
-            by.setdefault(cluster, []).append((-score, partner, stored))
-        moved = [{"b_mine": cluster, "b_other": partner, "b_rank": position}
-                 for cluster, pairs in by.items()
-                 for position, (_, partner, stored) in enumerate(sorted(pairs), start=1) if stored != position]
-        if moved:
-            conn.execute(partner_suggestions.update().where(
-                base, mine == sa.bindparam("b_mine"), other == sa.bindparam("b_other")).values(
-                {rank.name: sa.bindparam("b_rank")}), moved)
+        ranked(base & mine.in_(part))
 
 
 @dataclass(frozen=True)
@@ -713,8 +717,10 @@ class Ledger:
     def replace_suggestions(self, first_side: str, second_side: str, rows: Iterable[Mapping[str, Any]],
                             scope: tuple[set[str], set[str]] | None) -> None:
         """Store suggested pairs (made as they are written, a batch at a time); `scope` (ids of each side whose
-        suggestions were recomputed) limits what is replaced, None replaces everything. After a scoped
-        replacement every cluster that lost or gained a pair is ranked again among all its stored pairs."""
+        suggestions were recomputed) limits what is replaced, None replaces everything. Ranks are the
+        database's to set: once the rows are written, every cluster of a whole replacement, and after a scoped
+        one every cluster that lost or gained a pair, is ranked among all its stored pairs. So the rows may come
+        in any order and with any rank, and nobody holds a listing's pairs to rank them."""
         c = partner_suggestions.c
         with self.engine.begin() as conn:
             base = (c.first_side == first_side) & (c.second_side == second_side)
@@ -736,8 +742,8 @@ class Ledger:
                 if scope is not None:
                     touched[0].update(r["first_id"] for r in batch)
                     touched[1].update(r["second_id"] for r in batch)
-            _rerank(conn, base, c.first_id, c.second_id, c.rank_first, touched[0])
-            _rerank(conn, base, c.second_id, c.first_id, c.rank_second, touched[1])
+            _rank(conn, base, c.first_id, c.second_id, c.rank_first, None if scope is None else touched[0])
+            _rank(conn, base, c.second_id, c.first_id, c.rank_second, None if scope is None else touched[1])
 
     def suggestion_scores(self, first_side: str, second_side: str) -> Iterator[tuple[str, str, float]]:
         """Every stored pair as (first id, second id, score), streamed: what ranking needs, without the reasons."""
