@@ -44,7 +44,6 @@ class Side:
     def __init__(self, facts: Iterable[Facts], name: str) -> None:
         self.facts: dict[str, Facts] = {}
         self.groups: dict[Profile, Group] = {}
-        self.group_of: dict[str, Group] = {}
         self.by_field: dict[Field, list[Group]] = {}
         self._fields_by_key: dict[str, set[Field]] = {}  # ecosystem or division → fields holding it
         self.by_target: dict[str, list[Group]] = {}  # groups by each country they name
@@ -58,9 +57,14 @@ class Side:
                 group = self.groups[f.profile] = Group(f.profile)
                 self._index(group)
             group.add(f)
-            self.group_of[f.id] = group
         for group in self.groups.values():
             group.close()
+
+    def group_of(self, cluster_id: str) -> Group | None:
+        """The group of this side's cluster (None: no cluster of this side has that id); found through its
+        profile, so a side keeps no second map of every id."""
+        f = self.facts.get(cluster_id)
+        return None if f is None else self.groups[f.profile]
 
     def _index(self, group: Group) -> None:
         p = group.profile

@@ -319,7 +319,7 @@ class Matcher:
         reached_eu: set[str] = set()
         for kr_id in sorted(set(changed_kr) & run.kr.facts.keys()):
             k = run.kr.facts[kr_id]
-            for base, _, group in self._kr_candidates(run, run.kr.group_of[kr_id]).by_base:
+            for base, _, group in self._kr_candidates(run, run.kr.groups[k.profile]).by_base:
                 for e in group.members:
                     if e.id in affected_eu or kr_id in run.excluded_eu.get(e.id, ()):
                         continue
@@ -328,7 +328,7 @@ class Matcher:
         reached_kr: set[str] = set()
         for eu_id in sorted(set(changed_eu) & run.eu.facts.keys()):
             e = run.eu.facts[eu_id]
-            for base, _, group in self._eu_candidates(run, run.eu.group_of[eu_id]).by_base:
+            for base, _, group in self._eu_candidates(run, run.eu.groups[e.profile]).by_base:
                 for k in group.members:
                     if k.id in affected_kr or eu_id in run.excluded_kr.get(k.id, ()):
                         continue
@@ -599,7 +599,7 @@ def _per_class(
 def _top(
     candidates: _Candidates,
     excluded: set[str],
-    group_of: Mapping[str, Group],
+    group_of: Callable[[str], Group | None],
     top_n: int,
     min_score: float,
     text_shares: Callable[[list[Facts]], list[float]],
@@ -614,7 +614,7 @@ def _top(
     bar = min_score
     count = 0
     for base, _, group in candidates.by_base:
-        count += len(group.members) - (sum(1 for x in excluded if group_of.get(x) is group) if excluded else 0)
+        count += len(group.members) - (sum(1 for x in excluded if group_of(x) is group) if excluded else 0)
         if count >= top_n:
             bar = max(bar, round(base, DECIMALS))
             break
