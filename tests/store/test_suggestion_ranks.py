@@ -69,6 +69,9 @@ def test_rows_written_in_any_order_are_ranked_by_score_then_the_partners_id(ledg
     pairs = _pairs(1)
     ledger.replace_suggestions("eu", "kr", iter(_rows(pairs)), None)
     assert _stored(ledger) == _expected(pairs)
+    again = _pairs(4)  # a second whole replacement, on the pooled connection the first one used
+    ledger.replace_suggestions("eu", "kr", iter(_rows(again)), None)
+    assert _stored(ledger) == _expected(again)
 
 
 def test_a_scoped_replacement_ranks_again_whoever_lost_or_gained_a_pair(ledger: Ledger) -> None:
@@ -110,3 +113,7 @@ def test_ranks_follow_code_points_in_a_database_with_a_language_collation(englis
     pairs = _pairs(3)
     english_ledger.replace_suggestions("eu", "kr", iter(_rows(pairs)), None)
     assert _stored(english_ledger) == _expected(pairs)
+    kept = [p for p in pairs if p[0] != "B-7" and p[1] != "a-1"]
+    new = [("B-7", "a_2", 0.5), ("B-7", "A", 0.5), ("é", "a-1", 0.5), ("Z", "a-1", 0.5)]
+    english_ledger.replace_suggestions("eu", "kr", iter(_rows(new)), ({"B-7"}, {"a-1"}))
+    assert _stored(english_ledger) == _expected(kept + new)

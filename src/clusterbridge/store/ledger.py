@@ -39,6 +39,7 @@ from clusterbridge.store.tables import (
     service_state,
     sync_runs,
     sync_status,
+    unranked_suggestions,
 )
 
 CHUNK = 500  # ids per IN (…) clause: far under SQLite's bound-parameter limit
@@ -74,26 +75,47 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _rank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any], other: sa.Column[Any],
-          rank: sa.Column[Any], ids: set[str] | None) -> None:
-    """Rank the stored suggestions of these clusters (`mine`; None: of every cluster) in the database: best
-    score first, then the partner's id, compared as code points (Python's order, SQLite's BINARY, PostgreSQL's
-    "C" collation, whatever the database's own). Only rows whose rank changes are written."""
-    order = other.collate("C") if conn.dialect.name == "postgresql" else other
-    c = partner_suggestions.c
+def _ordered_ids(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Ids compared as code points (Python's order, SQLite's BINARY), whatever PostgreSQL's own collation."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
 
-    def ranked(where: sa.ColumnElement[bool]) -> None:
-        place = sa.func.row_number().over(partition_by=mine, order_by=(c.score.desc(), order))
+
+def _rank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any], other: sa.Column[Any],
+          rank: sa.Column[Any], ids: set[str]) -> None:
+    """Rank the stored suggestions of these clusters (`mine`) again: best score first, then the partner's id.
+    Only rows whose rank changes are written."""
+    c = partner_suggestions.c
+    for part in _chunks(sorted(ids)):
+        where = base & mine.in_(part)
+        place = sa.func.row_number().over(partition_by=mine, order_by=(c.score.desc(), _ordered_ids(conn, other)))
         ranks = sa.select(mine.label("mine"), other.label("other"), place.label("place")).where(where).subquery()
         conn.execute(partner_suggestions.update().where(
             where, mine == ranks.c.mine, other == ranks.c.other, rank != ranks.c.place).values(
             {rank.name: ranks.c.place}))
 
-    if ids is None:
-        ranked(base)
-        return
-    for part in _chunks(sorted(ids)):
-        ranked(base & mine.in_(part))
+
+def _insert_ranked(conn: sa.Connection, first_side: str, second_side: str,
+                   rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write a whole recompute's pairs, given in any order, ranked: spilled to a temporary table a batch at a
+    time, then ranked into partner_suggestions by one INSERT … SELECT (each row written once more, in the
+    database, where ranking the written rows in place would rewrite every one of them)."""
+    t = unranked_suggestions
+    t.drop(conn, checkfirst=True)  # what an earlier transaction on this connection left, if it ever could
+    t.create(conn)
+    names = [column.name for column in t.columns]
+    pending = iter(rows)
+    while batch := list(islice(pending, STREAM_ROWS)):
+        conn.execute(t.insert(), [{name: r[name] for name in names} for r in batch])
+    u = t.c
+    ranked = sa.select(
+        sa.literal(first_side), u.first_id, sa.literal(second_side), u.second_id, u.score,
+        sa.func.row_number().over(partition_by=u.first_id, order_by=(u.score.desc(), _ordered_ids(conn, u.second_id))),
+        sa.func.row_number().over(partition_by=u.second_id, order_by=(u.score.desc(), _ordered_ids(conn, u.first_id))),
+        u.reasons_en, u.reasons_ko, u.computed_at)
+    conn.execute(partner_suggestions.insert().from_select(
+        ["first_side", "first_id", "second_side", "second_id", "score", "rank_first", "rank_second", "reasons_en",
+         "reasons_ko", "computed_at"], ranked))
+    t.drop(conn)
 
 
 @dataclass(frozen=True)
@@ -724,26 +746,26 @@ class Ledger:
         c = partner_suggestions.c
         with self.engine.begin() as conn:
             base = (c.first_side == first_side) & (c.second_side == second_side)
-            touched: tuple[set[str], set[str]] = (set(), set())
             if scope is None:
                 conn.execute(partner_suggestions.delete().where(base))
-            else:
-                for mine, other, ids, side in ((c.first_id, c.second_id, scope[0], 0),
-                                               (c.second_id, c.first_id, scope[1], 1)):
-                    touched[side].update(ids)
-                    for part in _chunks(sorted(ids)):
-                        # the partners of the pairs going lose one: their ranks move too
-                        touched[1 - side].update(conn.execute(sa.select(other).where(base, mine.in_(part))).scalars())
-                        conn.execute(partner_suggestions.delete().where(base, mine.in_(part)))
+                _insert_ranked(conn, first_side, second_side, rows)
+                return
+            touched: tuple[set[str], set[str]] = (set(), set())
+            for mine, other, ids, side in ((c.first_id, c.second_id, scope[0], 0),
+                                           (c.second_id, c.first_id, scope[1], 1)):
+                touched[side].update(ids)
+                for part in _chunks(sorted(ids)):
+                    # the partners of the pairs going lose one: their ranks move too
+                    touched[1 - side].update(conn.execute(sa.select(other).where(base, mine.in_(part))).scalars())
+                    conn.execute(partner_suggestions.delete().where(base, mine.in_(part)))
             pending = iter(rows)
             while batch := list(islice(pending, STREAM_ROWS)):
                 self._upsert(conn, partner_suggestions, batch, ("first_side", "first_id", "second_side", "second_id"),
                              ("score", "rank_first", "rank_second", "reasons_en", "reasons_ko", "computed_at"))
-                if scope is not None:
-                    touched[0].update(r["first_id"] for r in batch)
-                    touched[1].update(r["second_id"] for r in batch)
-            _rank(conn, base, c.first_id, c.second_id, c.rank_first, None if scope is None else touched[0])
-            _rank(conn, base, c.second_id, c.first_id, c.rank_second, None if scope is None else touched[1])
+                touched[0].update(r["first_id"] for r in batch)
+                touched[1].update(r["second_id"] for r in batch)
+            _rank(conn, base, c.first_id, c.second_id, c.rank_first, touched[0])
+            _rank(conn, base, c.second_id, c.first_id, c.rank_second, touched[1])
 
     def suggestion_scores(self, first_side: str, second_side: str) -> Iterator[tuple[str, str, float]]:
         """Every stored pair as (first id, second id, score), streamed: what ranking needs, without the reasons."""

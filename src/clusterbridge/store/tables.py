@@ -262,6 +262,21 @@ partner_suggestions = Table(
     Index("ix_partner_suggestions_second", "second_side", "second_id"),
 )
 
+# A whole recompute's pairs as the matcher finds them, unranked: a temporary table of the transaction that
+# replaces the suggestions, which ranks them into partner_suggestions in one statement and drops it. Not part
+# of the ledger's schema (no migration makes it).
+unranked_suggestions = Table(
+    "unranked_suggestions",
+    MetaData(),
+    Column("first_id", String(ID), nullable=False),
+    Column("second_id", String(ID), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reasons_en", Text, nullable=False),
+    Column("reasons_ko", Text, nullable=False),
+    _ts("computed_at", nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
 # What a paid translation provider returned, so the same text is never paid for twice.
 translation_cache = Table(
     "translation_cache",
