@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -36,18 +37,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.db'}"
         return
-    server = request.getfixturevalue("postgres_server")
+    with postgres_database(request.getfixturevalue("postgres_server")) as url:
+        yield url
+
+
+@contextmanager
+def postgres_database(server: str, options: str = "") -> Iterator[str]:
+    """A database of its own on the PostgreSQL server (`options`: what CREATE DATABASE adds, e.g. a collation),
+    dropped when the block ends; yields its URL."""
     name = f"cb_test_{uuid.uuid4().hex[:12]}"
     admin = _admin_engine()
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" {options}'))
     try:
         yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
 
 @pytest.fixture
 def engine_factory(database_url: str) -> Iterator[Callable[[], sa.Engine]]:

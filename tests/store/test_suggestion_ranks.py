@@ -5,7 +5,6 @@ the database's collation; a scoped replacement ranks again exactly the clusters 
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger
 from clusterbridge.store.tables import partner_suggestions
-from tests.conftest import POSTGRES_URL, _admin_engine
+from tests.conftest import postgres_database
 
 # ids whose code-point order differs from a language's collation: upper case before lower case, a hyphen
 # before a digit, an accented letter after every ASCII one (English collation orders these otherwise)
@@ -88,24 +87,18 @@ def test_a_scoped_replacement_ranks_again_whoever_lost_or_gained_a_pair(ledger: 
 @pytest.fixture
 def english_ledger(postgres_server: str) -> Iterator[Ledger]:
     """A ledger in a PostgreSQL database whose own collation is English (ICU), not the code points."""
-    name = f"cb_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu "
-                             "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"))
-    engine = db.make_engine(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        with engine.connect() as conn:  # the premise: this database orders these ids otherwise
-            in_db = list(conn.execute(sa.text("SELECT x FROM unnest(CAST(:ids AS text[])) AS x ORDER BY x"),
-                                      {"ids": IDS}).scalars())
-        assert in_db != sorted(IDS)
-        db.upgrade(engine)
-        yield Ledger(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    options = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    with postgres_database(postgres_server, options) as url:
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as conn:  # the premise: this database orders these ids otherwise
+                in_db = list(conn.execute(sa.text("SELECT x FROM unnest(CAST(:ids AS text[])) AS x ORDER BY x"),
+                                          {"ids": IDS}).scalars())
+            assert in_db != sorted(IDS)
+            db.upgrade(engine)
+            yield Ledger(engine)
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.postgres

@@ -75,9 +75,12 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _ordered_ids(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """Ids compared as code points (Python's order, SQLite's BINARY), whatever PostgreSQL's own collation."""
-    return column.collate("C") if conn.dialect.name == "postgresql" else column
+def _place(conn: sa.Connection, mine: sa.ColumnElement[Any], other: sa.ColumnElement[Any],
+           score: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A pair's rank among the pairs of its cluster (`mine`): best score first, then the partner's id compared
+    as code points (Python's order, SQLite's BINARY), whatever PostgreSQL's own collation."""
+    partner = other.collate("C") if conn.dialect.name == "postgresql" else other
+    return sa.func.row_number().over(partition_by=mine, order_by=(score.desc(), partner))
 
 
 def _rank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any], other: sa.Column[Any],
@@ -87,7 +90,7 @@ def _rank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any
     c = partner_suggestions.c
     for part in _chunks(sorted(ids)):
         where = base & mine.in_(part)
-        place = sa.func.row_number().over(partition_by=mine, order_by=(c.score.desc(), _ordered_ids(conn, other)))
+        place = _place(conn, mine, other, c.score)
         ranks = sa.select(mine.label("mine"), other.label("other"), place.label("place")).where(where).subquery()
         conn.execute(partner_suggestions.update().where(
             where, mine == ranks.c.mine, other == ranks.c.other, rank != ranks.c.place).values(
@@ -109,8 +112,7 @@ def _insert_ranked(conn: sa.Connection, first_side: str, second_side: str,
     u = t.c
     ranked = sa.select(
         sa.literal(first_side), u.first_id, sa.literal(second_side), u.second_id, u.score,
-        sa.func.row_number().over(partition_by=u.first_id, order_by=(u.score.desc(), _ordered_ids(conn, u.second_id))),
-        sa.func.row_number().over(partition_by=u.second_id, order_by=(u.score.desc(), _ordered_ids(conn, u.first_id))),
+        _place(conn, u.first_id, u.second_id, u.score), _place(conn, u.second_id, u.first_id, u.score),
         u.reasons_en, u.reasons_ko, u.computed_at)
     conn.execute(partner_suggestions.insert().from_select(
         ["first_side", "first_id", "second_side", "second_id", "score", "rank_first", "rank_second", "reasons_en",
