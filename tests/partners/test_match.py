@@ -194,7 +194,8 @@ class TestOrder:
     def test_unranked_suggestions_are_the_ranked_ones_in_another_order(
             self, matcher: Matcher, top_n: int, monkeypatch: pytest.MonkeyPatch) -> None:
         """Who ranks them sees them all (the ledger does): unranked, the same suggestions with the same scores
-        and reasons come as they are found, and none is ever waiting in the ranked pairs' store."""
+        and reasons come as they are found, a pair in both its clusters' top N twice and alike, and none is ever
+        waiting in the ranked pairs' store."""
         ranked = matcher.suggest(_eu(), _kr(), top_n=top_n, texts=battery_texts())
 
         def held(*_: object) -> None:
@@ -204,9 +205,34 @@ class TestOrder:
         with pytest.raises(TypeError, match="scored as they are read"):
             len(unranked)
         found = list(unranked)
-        assert sorted(found, key=lambda s: (-s.score, s.eu_id, s.kr_id)) == ranked
-        assert found != ranked  # the order found is not the ranking: this run did not rank
+        once = list(dict.fromkeys(found))
+        assert sorted(once, key=lambda s: (-s.score, s.eu_id, s.kr_id)) == ranked
+        twice = [s for s in once if found.count(s) == 2]
+        assert len(found) == len(once) + len(twice)
+        mutual = [s for s in ranked if s in _ranked(ranked, eu_id=s.eu_id)[:top_n]
+                  and s in _ranked(ranked, kr_id=s.kr_id)[:top_n]]
+        assert twice == [s for s in once if s in mutual]
+        assert twice  # the battery pair is first for both
+        assert once != ranked  # the order found is not the ranking: this run did not rank
         assert any(len(s.reasons) > 1 for s in found)
+
+    def test_an_unranked_run_hands_over_a_groups_pairs_before_working_out_the_next_groups(
+            self, matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+        """No cluster's partners wait for the whole listing: the first pair comes once the first class of
+        European clusters has its top N."""
+        tops: list[str] = []
+        top_eu = Matcher._top_eu
+
+        def counted(self: Matcher, run: object, e: object, *args: object, **kwargs: object) -> list[str]:
+            tops.append("eu")
+            return top_eu(self, run, e, *args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(Matcher, "_top_eu", counted)
+        found = iter(matcher.find(_eu(), _kr(), top_n=5, texts=battery_texts(), ranked=False))
+        next(found)
+        assert tops == ["eu"]
+        rest = list(found)
+        assert len(tops) > 1
+        assert rest
 
     def test_a_cluster_given_twice_is_refused(self, matcher: Matcher) -> None:
         with pytest.raises(ValueError, match=BATTERY_EU_ID):
@@ -340,9 +366,21 @@ class TestSharedFacts:
         assert twin.id != first.id
         assert twin.profile is first.profile
         assert twin.profile.field is first.profile.field
+        assert twin.evidence is first.evidence
         assert twin.codes is first.codes
         assert twin.ecosystem_names is first.ecosystem_names
         assert twin.industry_en is first.industry_en
+        # texts and shares are made anew for each cluster (prepared, divided): equal ones are held once
+        assert first.seeking
+        assert twin.seeking is first.seeking
+        assert twin.offering is first.offering
+        assert first.sme_share == 0.85
+        assert twin.sme_share is first.sme_share
+        # another cluster with other codes but the same texts: its own evidence, the same texts
+        moved = reader.european(battery_eu("another-one", field_nace_codes=["C26.1"]))
+        assert moved.evidence is not first.evidence
+        assert moved.codes != first.codes
+        assert moved.seeking is first.seeking
         other = reader.korean(battery_kr())
         assert other.profile != first.profile
         reader.begin()  # a new run lets the last one's values go: equal, not the same

@@ -73,6 +73,18 @@ def test_rows_written_in_any_order_are_ranked_by_score_then_the_partners_id(ledg
     assert _stored(ledger) == _expected(again)
 
 
+def test_a_pair_a_whole_replacement_names_twice_is_stored_once_and_counted_once(ledger: Ledger) -> None:
+    """The matcher hands a pair in both its clusters' top N over twice rather than hold every pair it gave."""
+    pairs = _pairs(5)
+    twice = pairs[: len(pairs) // 3]
+    rows = _rows(pairs + twice)
+    random.Random(5).shuffle(rows)
+    assert ledger.replace_suggestions("eu", "kr", iter(rows), None) == len(pairs)
+    assert _stored(ledger) == _expected(pairs)
+    assert ledger.replace_suggestions("eu", "kr", iter(_rows(twice + twice)), None) == len(twice)
+    assert _stored(ledger) == _expected(twice)
+
+
 def test_a_scoped_replacement_ranks_again_whoever_lost_or_gained_a_pair(ledger: Ledger) -> None:
     pairs = _pairs(2)
     ledger.replace_suggestions("eu", "kr", iter(_rows(pairs)), None)

@@ -60,25 +60,51 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a cluster's reasons name besides its profile: clusters with the same codes, ecosystems and labels
+    share one."""
+
+    ecosystem_names: Mapping[str, str]  # casefolded → as the cluster writes it
+    codes: Mapping[str, tuple[str, ...]]  # KSIC division → the cluster's own codes in it (NACE or KSIC)
+    industry_en: tuple[str, ...]
+    industry_ko: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
-    """One cluster as the matcher sees it, with the evidence its reasons name."""
+    """One cluster as the matcher sees it, with the evidence its reasons name. The matcher holds every
+    cluster's facts at once, so they are six references: what clusters have in common is shared."""
 
     id: str
     profile: Profile
-    ecosystem_names: Mapping[str, str]  # casefolded → as the cluster writes it
-    codes: Mapping[str, tuple[str, ...]]  # KSIC division → the cluster's own codes in it (NACE or KSIC)
+    evidence: Evidence
     sme_share: float | None
     seeking: str | None  # English, prepared for comparison
     offering: str | None
-    industry_en: tuple[str, ...]
-    industry_ko: tuple[str, ...]
+
+    @property
+    def ecosystem_names(self) -> Mapping[str, str]:
+        return self.evidence.ecosystem_names
+
+    @property
+    def codes(self) -> Mapping[str, tuple[str, ...]]:
+        return self.evidence.codes
+
+    @property
+    def industry_en(self) -> tuple[str, ...]:
+        return self.evidence.industry_en
+
+    @property
+    def industry_ko(self) -> tuple[str, ...]:
+        return self.evidence.industry_ko
 
 
 class FactReader:
     """Turns clusters into `Facts`; remembers crosswalk lookups, which every cluster of a run repeats.
 
     The matcher holds the facts of every cluster at once, and clusters repeat a few distinct fields, profiles,
-    codes and labels: the facts of one run share one copy of each equal value (`begin` starts a run)."""
+    codes, labels, shares and cooperation texts: the facts of one run share one copy of each equal value
+    (`begin` starts a run)."""
 
     def __init__(self, crosswalk: Crosswalk, weights: Weights) -> None:
         self.crosswalk = crosswalk
@@ -86,12 +112,14 @@ class FactReader:
         self._ignore = frozenset(w.casefold() for w in weights.texts.ignore_words)
         self._nace_divisions: dict[str, tuple[str, ...]] = {}
         self._shared: dict[Hashable, Hashable] = {}
-        self._shared_maps: dict[tuple[Hashable, ...], Mapping[str, object]] = {}
+        self._evidence: dict[Hashable, Evidence] = {}
+        self._shares: dict[float, float] = {}
 
     def begin(self) -> None:
         """A new run: the values shared by the facts of the last one are let go."""
         self._shared = {}
-        self._shared_maps = {}
+        self._evidence = {}
+        self._shares = {}
 
     def european(self, c: Cluster, texts: CooperationText | None = None) -> Facts:
         """Facts of a European cluster: its NACE codes placed in KSIC divisions through the crosswalk."""
@@ -132,25 +160,25 @@ class FactReader:
             targets=one(targets),
             sme_heavy=share is not None and share >= self.weights.members.sme_heavy,
         ))
+        own_codes = {division: tuple(unique(found)) for division, found in codes.items()}
+        labels = tuple(c.industry_labels.get("en", ())), tuple(c.industry_labels.get("ko", ()))
+        key = (tuple(ecosystems.items()), tuple(own_codes.items()), labels)
+        evidence = self._evidence.get(key)
+        if evidence is None:
+            evidence = self._evidence[key] = Evidence(ecosystems, own_codes, *labels)
         return Facts(
             id=c.source_id,
             profile=profile,
-            ecosystem_names=self._one_map(ecosystems),
-            codes=self._one_map({division: one(tuple(unique(found))) for division, found in codes.items()}),
-            sme_share=share,
-            seeking=self.prepare(_english(c.cooperation.seeking, texts.seeking if texts else None)),
-            offering=self.prepare(_english(c.cooperation.offering, texts.offering if texts else None)),
-            industry_en=one(tuple(c.industry_labels.get("en", ()))),
-            industry_ko=one(tuple(c.industry_labels.get("ko", ()))),
+            evidence=evidence,
+            sme_share=None if share is None else self._shares.setdefault(share, share),
+            seeking=one(self.prepare(_english(c.cooperation.seeking, texts.seeking if texts else None))),
+            offering=one(self.prepare(_english(c.cooperation.offering, texts.offering if texts else None))),
         )
 
     def _one(self, value: H) -> H:
-        """The run's one copy of a value equal to `value`."""
+        """The run's one copy of a value equal to `value` (strings, sets and profiles: no two kinds compare
+        equal; shares, numbers, have a table of their own)."""
         return cast(H, self._shared.setdefault(value, value))
-
-    def _one_map(self, value: dict[str, H]) -> Mapping[str, H]:
-        """The run's one copy of a mapping equal to `value` (in the same order)."""
-        return cast(Mapping[str, H], self._shared_maps.setdefault(tuple(value.items()), value))
 
     def _divisions_of_nace(self, nace: str) -> tuple[str, ...]:
         found = self._nace_divisions.get(nace)

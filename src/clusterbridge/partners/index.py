@@ -21,7 +21,7 @@ class Group:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.members: list[Facts] = []
-        self.classes: list[list[Facts]] = []
+        self.classes: tuple[tuple[Facts, ...], ...] = ()
         self.seeks = False  # some member has an English seeking text
         self.offers = False  # some member has an English offering text
 
@@ -35,7 +35,7 @@ class Group:
         classes: dict[tuple[str | None, str | None], list[Facts]] = {}
         for f in self.members:
             classes.setdefault((f.seeking, f.offering), []).append(f)
-        self.classes = list(classes.values())
+        self.classes = tuple(tuple(members) for members in classes.values())  # tuples: most classes are one cluster
 
 
 class Side:

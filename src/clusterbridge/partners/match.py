@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Literal
@@ -120,7 +120,16 @@ class _ScoredPairs:
         self._ratios[1].append(math.nan if kr_seeks is None else kr_seeks)
 
     def rank(self) -> None:
+        """Sort the pairs, and keep one of a pair added twice (found in the top N of both its clusters): its two
+        keys differ only in their index, so they end side by side."""
         self.keys.sort()
+        kept: list[int] = []
+        last = -1
+        for key in self.keys:
+            if key >> _INDEX_BITS != last:
+                kept.append(key)
+                last = key >> _INDEX_BITS
+        self.keys = kept
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -233,29 +242,26 @@ class Matcher:
         ranked: bool = True,
     ) -> Found:
         """What `suggest` finds, its reasons written only as each suggestion is read. Not `ranked`: in the order
-        found, each pair scored as it is read, so a listing's pairs are never held at once (who ranks them
-        must then see them all, as the ledger does)."""
+        found, each pair scored as it is read, and a pair in the top N of both its clusters found (and handed
+        over) twice, alike: so no cluster's partners are held once its group is done. Who ranks them must see
+        them all and keep one of each, as the ledger does."""
         _check(top_n, min_score)
         run = self._run(eu, kr, exclude, texts)
-        # each pair once: a Korean cluster's partner adds a pair only when it is not already the European
-        # cluster's own (the members of one class share one list of partners, so this costs little memory)
-        partners_of: dict[str, list[str]] = {}
-        for group in run.eu.groups.values():
-            top = partial(
-                self._top_eu, run, candidates=self._eu_candidates(run, group), top_n=top_n, min_score=min_score
-            )
-            for e_id, partners in _per_class(group, run.excluded_eu, top):
-                partners_of[e_id] = partners
 
         def pairs() -> Iterator[tuple[str, str]]:
-            for e_id, partners in partners_of.items():
-                yield from ((e_id, k_id) for k_id in partners)
+            # group by group, each group's candidates worked out once and let go after it
+            for group in run.eu.groups.values():
+                top = partial(
+                    self._top_eu, run, candidates=self._eu_candidates(run, group), top_n=top_n, min_score=min_score
+                )
+                for e_id, partners in _per_class(group, run.excluded_eu, top):
+                    yield from ((e_id, k_id) for k_id in partners)
             for group in run.kr.groups.values():
                 top = partial(
                     self._top_kr, run, candidates=self._kr_candidates(run, group), top_n=top_n, min_score=min_score
                 )
                 for k_id, partners in _per_class(group, run.excluded_kr, top):
-                    yield from ((e_id, k_id) for e_id in partners if k_id not in partners_of.get(e_id, ()))
+                    yield from ((e_id, k_id) for e_id in partners)
         return self._found(run, pairs(), ranked)
 
     def refresh(
@@ -500,8 +506,8 @@ class Matcher:
     # ---------------------------------------------------------------- suggestions and reasons
 
     def _found(self, run: _Run, pairs: Iterable[tuple[str, str]], ranked: bool = True) -> Found:
-        """The eligible pairs among `pairs` (each given once), scored and ranked, or (not `ranked`) to be scored
-        as they are read."""
+        """The eligible pairs among `pairs`, scored and ranked (a pair given twice kept once), or (not `ranked`) to
+        be scored as they are read."""
         if not ranked:
             return Found(self, run, pairs)
         found = _ScoredPairs(run.eu.facts, run.kr.facts)
@@ -546,10 +552,11 @@ class Matcher:
 
 
 class Found:
-    """The suggestions of one `find` or `find_refresh`: ranked, best first (by score, then ids), with every
-    pair's score known; or unranked, the eligible pairs scored one by one as they are read (once: the pairs
-    come from a stream). Either way a suggestion's reasons (two sentences per signal) are written only as it is
-    read, so a whole listing's suggestions never sit in memory with their sentences at once."""
+    """The suggestions of one `find` or `find_refresh`: ranked, best first (by score, then ids), each pair once,
+    with every pair's score known; or unranked, the eligible pairs scored one by one as they are read (once: the
+    pairs come from a stream), a pair `find` found in both its clusters' top N twice. Either way a suggestion's
+    reasons (two sentences per signal) are written only as it is read, so a whole listing's suggestions never
+    sit in memory with their sentences at once."""
 
     __slots__ = ("_matcher", "_run", "_scored")
 
@@ -619,7 +626,7 @@ def _top(
             bar = max(bar, round(base, DECIMALS))
             break
     found: list[tuple[float, str]] = []
-    pending: list[tuple[float, list[Facts]]] = []  # classes of one ceiling whose texts are still to compare
+    pending: list[tuple[float, Sequence[Facts]]] = []  # classes of one ceiling whose texts are still to compare
     pending_ceiling = 0.0
     for base, bound, group in candidates.by_bound:
         ceiling = round(base + bound, DECIMALS)
@@ -643,7 +650,7 @@ def _top(
 
 def _settle(
     found: list[tuple[float, str]],
-    pending: list[tuple[float, list[Facts]]],
+    pending: list[tuple[float, Sequence[Facts]]],
     text_shares: Callable[[list[Facts]], list[float]],
     excluded: set[str],
     bar: float,
@@ -657,7 +664,7 @@ def _settle(
 
 
 def _keep(
-    found: list[tuple[float, str]], value: float, members: list[Facts], excluded: set[str], bar: float, top_n: int
+    found: list[tuple[float, str]], value: float, members: Sequence[Facts], excluded: set[str], bar: float, top_n: int
 ) -> None:
     """The first `top_n` members (by id) of a class scoring `value`, unless it stays below the bar."""
     if value < bar:

@@ -130,24 +130,21 @@ class Suggestions:
 
     def _store(self, found: Found, scope: tuple[set[str], set[str]] | None) -> int:
         """Write what the matcher found, a batch at a time as its pairs are scored and their reasons written,
-        and say how many pairs. The pairs come in the order found, unranked (ranking them here would hold a
-        listing's pairs at once): the ledger ranks each cluster's pairs once they are all written, in the same
-        transaction, so no reader ever sees the placeholder rank 0."""
+        and say how many pairs are stored. The pairs come in the order found, unranked (ranking them here would
+        hold a listing's pairs at once), a whole recompute's mutual pairs twice (leaving them out here would hold
+        every pair given): the ledger keeps one of each and ranks each cluster's pairs once they are all written,
+        in the same transaction, so no reader ever sees the placeholder rank 0."""
         stamp = now()
-        written = 0
 
         def rows() -> Iterator[dict[str, Any]]:
-            nonlocal written
             for s in found:
-                written += 1
                 yield {"first_side": self.first.name, "first_id": s.eu_id, "second_side": self.second.name,
                        "second_id": s.kr_id, "score": s.score, "rank_first": 0, "rank_second": 0,
                        "reasons_en": json.dumps([{"signal": r.signal, "text": r.en, "weight": r.weight}
                                                  for r in s.reasons], ensure_ascii=False),
                        "reasons_ko": json.dumps([r.ko for r in s.reasons], ensure_ascii=False),
                        "computed_at": stamp}
-        self.ledger.replace_suggestions(self.first.name, self.second.name, rows(), scope)
-        return written
+        return self.ledger.replace_suggestions(self.first.name, self.second.name, rows(), scope)
 
     # -- reading ------------------------------------------------------------------------------------------
     def _stored_tops(self) -> dict[tuple[str, str], tuple[str, ...]]:

@@ -98,17 +98,19 @@ def _rank(conn: sa.Connection, base: sa.ColumnElement[bool], mine: sa.Column[Any
 
 
 def _insert_ranked(conn: sa.Connection, first_side: str, second_side: str,
-                   rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write a whole recompute's pairs, given in any order, ranked: spilled to a temporary table a batch at a
-    time, then ranked into partner_suggestions by one INSERT … SELECT (each row written once more, in the
-    database, where ranking the written rows in place would rewrite every one of them)."""
+                   rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write a whole recompute's pairs, given in any order, ranked, and say how many: spilled to a temporary
+    table a batch at a time (a pair given again is the same row: the first is kept), then ranked into
+    partner_suggestions by one INSERT … SELECT (each row written once more, in the database, where ranking the
+    written rows in place would rewrite every one of them)."""
     t = unranked_suggestions
     t.drop(conn, checkfirst=True)  # what an earlier transaction on this connection left, if it ever could
     t.create(conn)
     names = [column.name for column in t.columns]
+    spill = (postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing()
     pending = iter(rows)
     while batch := list(islice(pending, STREAM_ROWS)):
-        conn.execute(t.insert(), [{name: r[name] for name in names} for r in batch])
+        conn.execute(spill, [{name: r[name] for name in names} for r in batch])
     u = t.c
     ranked = sa.select(
         sa.literal(first_side), u.first_id, sa.literal(second_side), u.second_id, u.score,
@@ -117,7 +119,9 @@ def _insert_ranked(conn: sa.Connection, first_side: str, second_side: str,
     conn.execute(partner_suggestions.insert().from_select(
         ["first_side", "first_id", "second_side", "second_id", "score", "rank_first", "rank_second", "reasons_en",
          "reasons_ko", "computed_at"], ranked))
+    stored = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
     t.drop(conn)
+    return int(stored)
 
 
 @dataclass(frozen=True)
@@ -739,19 +743,20 @@ class Ledger:
 
     # -- partner suggestions --------------------------------------------------------------------------
     def replace_suggestions(self, first_side: str, second_side: str, rows: Iterable[Mapping[str, Any]],
-                            scope: tuple[set[str], set[str]] | None) -> None:
-        """Store suggested pairs (made as they are written, a batch at a time); `scope` (ids of each side whose
-        suggestions were recomputed) limits what is replaced, None replaces everything. Ranks are the
-        database's to set: once the rows are written, every cluster of a whole replacement, and after a scoped
-        one every cluster that lost or gained a pair, is ranked among all its stored pairs. So the rows may come
-        in any order and with any rank, and nobody holds a listing's pairs to rank them."""
+                            scope: tuple[set[str], set[str]] | None) -> int:
+        """Store suggested pairs (made as they are written, a batch at a time) and say how many are stored;
+        `scope` (ids of each side whose suggestions were recomputed) limits what is replaced, None replaces
+        everything. Ranks are the database's to set: once the rows are written, every cluster of a whole
+        replacement, and after a scoped one every cluster that lost or gained a pair, is ranked among all its
+        stored pairs. So the rows may come in any order and with any rank, and nobody holds a listing's pairs to
+        rank them; a whole replacement's rows may also name a pair twice (the same row: one is stored), so that
+        nobody holds the pairs already given to leave it out."""
         c = partner_suggestions.c
         with self.engine.begin() as conn:
             base = (c.first_side == first_side) & (c.second_side == second_side)
             if scope is None:
                 conn.execute(partner_suggestions.delete().where(base))
-                _insert_ranked(conn, first_side, second_side, rows)
-                return
+                return _insert_ranked(conn, first_side, second_side, rows)
             touched: tuple[set[str], set[str]] = (set(), set())
             for mine, other, ids, side in ((c.first_id, c.second_id, scope[0], 0),
                                            (c.second_id, c.first_id, scope[1], 1)):
@@ -761,13 +766,16 @@ class Ledger:
                     touched[1 - side].update(conn.execute(sa.select(other).where(base, mine.in_(part))).scalars())
                     conn.execute(partner_suggestions.delete().where(base, mine.in_(part)))
             pending = iter(rows)
+            stored = 0
             while batch := list(islice(pending, STREAM_ROWS)):
                 self._upsert(conn, partner_suggestions, batch, ("first_side", "first_id", "second_side", "second_id"),
                              ("score", "rank_first", "rank_second", "reasons_en", "reasons_ko", "computed_at"))
                 touched[0].update(r["first_id"] for r in batch)
                 touched[1].update(r["second_id"] for r in batch)
+                stored += len(batch)
             _rank(conn, base, c.first_id, c.second_id, c.rank_first, touched[0])
             _rank(conn, base, c.second_id, c.first_id, c.rank_second, touched[1])
+            return stored
 
     def suggestion_scores(self, first_side: str, second_side: str) -> Iterator[tuple[str, str, float]]:
         """Every stored pair as (first id, second id, score), streamed: what ranking needs, without the reasons."""

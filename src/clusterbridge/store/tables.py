@@ -262,14 +262,15 @@ partner_suggestions = Table(
     Index("ix_partner_suggestions_second", "second_side", "second_id"),
 )
 
-# A whole recompute's pairs as the matcher finds them, unranked: a temporary table of the transaction that
-# replaces the suggestions, which ranks them into partner_suggestions in one statement and drops it. Not part
-# of the ledger's schema (no migration makes it).
+# A whole recompute's pairs as the matcher finds them, unranked (a pair in both its clusters' top N comes
+# twice: the key keeps one): a temporary table of the transaction that replaces the suggestions, which ranks
+# them into partner_suggestions in one statement and drops it. Not part of the ledger's schema (no migration
+# makes it).
 unranked_suggestions = Table(
     "unranked_suggestions",
     MetaData(),
-    Column("first_id", String(ID), nullable=False),
-    Column("second_id", String(ID), nullable=False),
+    Column("first_id", String(ID), primary_key=True),
+    Column("second_id", String(ID), primary_key=True),
     Column("score", Float, nullable=False),
     Column("reasons_en", Text, nullable=False),
     Column("reasons_ko", Text, nullable=False),
