@@ -358,6 +358,13 @@ class TestSparseClusters:
 class TestSharedFacts:
     """The matcher holds every cluster's facts at once: equal values are held once per run."""
 
+    def test_a_run_lets_go_of_the_tables_that_shared_its_values_once_its_facts_are_read(
+            self, matcher: Matcher) -> None:
+        assert matcher.suggest(_eu(), _kr(), top_n=3)
+        assert not matcher.reader._shared
+        assert not matcher.reader._evidence
+        assert not matcher.reader._shares
+
     def test_clusters_of_one_run_share_their_equal_profiles_codes_and_labels(self, matcher: Matcher) -> None:
         reader = matcher.reader
         reader.begin()
@@ -383,6 +390,11 @@ class TestSharedFacts:
         assert moved.seeking is first.seeking
         other = reader.korean(battery_kr())
         assert other.profile != first.profile
+        reader.end()  # what found the equal values goes; the facts keep theirs
+        assert not reader._shared
+        assert not reader._evidence
+        assert not reader._shares
+        assert twin.codes is first.codes
         reader.begin()  # a new run lets the last one's values go: equal, not the same
         again = reader.european(battery_eu())
         assert again == first

@@ -104,7 +104,7 @@ class FactReader:
 
     The matcher holds the facts of every cluster at once, and clusters repeat a few distinct fields, profiles,
     codes, labels, shares and cooperation texts: the facts of one run share one copy of each equal value
-    (`begin` starts a run)."""
+    (`begin` starts a run, `end` lets go of what found them once its facts are read)."""
 
     def __init__(self, crosswalk: Crosswalk, weights: Weights) -> None:
         self.crosswalk = crosswalk
@@ -117,6 +117,11 @@ class FactReader:
 
     def begin(self) -> None:
         """A new run: the values shared by the facts of the last one are let go."""
+        self.end()
+
+    def end(self) -> None:
+        """The run's facts are all read: the tables that found their equal values are let go (the facts keep
+        the values they share)."""
         self._shared = {}
         self._evidence = {}
         self._shares = {}

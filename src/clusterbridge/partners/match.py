@@ -388,7 +388,9 @@ class Matcher:
         # a Korean cluster's own ECCP profile is no European partner; withdrawn clusters are nobody's
         european = (self.reader.european(c, texts.eu.get(c.source_id)) for c in eu if c.live and c.country != KOREA)
         korean = (self.reader.korean(c, texts.kr.get(c.source_id)) for c in kr if c.live)
-        return _Run(Side(european, "European"), Side(korean, "Korean"), exclude)
+        run = _Run(Side(european, "European"), Side(korean, "Korean"), exclude)
+        self.reader.end()
+        return run
 
     # ---------------------------------------------------------------- signals
 
