@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from clusterbridge.errors import LockLost
+from clusterbridge.partners.service import Suggestions
 from clusterbridge.runtime import open_engine
 from clusterbridge.store.ledger import Ledger
 from tests.e2e.harness import Bridge
@@ -67,6 +68,22 @@ class TestSuggestions:
         assert bridge.sync().exit_code == 0
         assert reads == []  # every stored suggestion: the bulk of an idle run's time
         assert partners(bridge) == before
+
+    def test_with_the_offline_translator_the_suggestions_are_given_no_translator_to_read_texts_for(
+            self, bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The offline translator holds no translation: asking it for every Korean text would read every
+        native once more for nothing."""
+        assert bridge.settings.translator == "none"
+        given: list[object] = []
+        refresh = Suggestions.refresh
+
+        def watched(suggestions: Suggestions, translator: object = None, **kwargs: Any) -> Any:
+            given.append(translator)
+            return refresh(suggestions, translator, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(Suggestions, "refresh", watched)
+        assert bridge.sync(full=True).exit_code == 0
+        assert given == [None]
+        assert partners(bridge)
 
     def test_csv_has_a_header_and_one_row_per_suggestion(self, bridge: Bridge) -> None:
         assert bridge.sync(full=True).exit_code == 0

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from clusterbridge.abc import Translator
 from clusterbridge.config import Settings
 from clusterbridge.mapping.vocabulary import Vocabulary
 from clusterbridge.model import Cluster
-from clusterbridge.partners import Matcher, Suggestion
+from clusterbridge.partners import CooperationText, EnglishTexts, Matcher, Suggestion
 from clusterbridge.partners import match as match_module
+from clusterbridge.partners import service as service_module
 from clusterbridge.partners.service import PUBLISHED, TOP_N, Suggestions
 from clusterbridge.sides import load_bridge
 from clusterbridge.store import db
@@ -136,6 +138,64 @@ class TestTable:
         service.refresh()
         found = matcher.suggest(sample_european(), [moved, *korean[1:]], top_n=TOP_N)
         assert _decoded(_table(service)) == _expected(found)
+
+
+class _Cached(Translator):
+    """A translator whose cache holds the English of every Korean cooperation text: each one, word for word,
+    the offering or seeking text of a European cluster (so that the texts signal has something to find)."""
+
+    name = "cached"
+
+    def __init__(self) -> None:
+        english = [t.text for c in sample_european() for t in (c.cooperation.offering, c.cooperation.seeking) if t]
+        korean = [t.text for c in sample_korean() for t in (c.cooperation.seeking, c.cooperation.offering)
+                  if t is not None and t.lang == "ko"]
+        self.english = {text: english[n % len(english)] for n, text in enumerate(korean)}
+        self.asked: list[tuple[int, str, str]] = []
+
+    def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str | None]:
+        self.asked.append((len(texts), source_lang, target_lang))
+        return [self.english.get(t) for t in texts]
+
+
+class TestTranslations:
+    """Korean cooperation texts reach the text signal through the translations the run's translator already
+    holds, asked for a batch at a time, so that a listing's texts are never all held at once."""
+
+    def test_translations_feed_the_text_signal_asked_for_a_batch_at_a_time(
+            self, service: Suggestions, matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(service_module, "TRANSLATE_BATCH", 4)
+        translator = _Cached()
+        service.refresh(translator, whole=True)
+        english: dict[str, dict[str, str]] = {}
+        for c in sample_korean():
+            for kind in ("seeking", "offering"):
+                text = getattr(c.cooperation, kind)
+                if text is not None and text.lang == "ko" and c.live:  # a withdrawn cluster is nobody's partner
+                    english.setdefault(c.source_id, {})[kind] = translator.english[text.text]
+        # each Korean text of a live cluster asked for once, never more than a batch at a time
+        assert sum(n for n, _, _ in translator.asked) == sum(len(t) for t in english.values()) == 34
+        assert {(lang, to) for _, lang, to in translator.asked} == {("ko", "en")}
+        assert max(n for n, _, _ in translator.asked) == 4
+        texts = EnglishTexts(kr={i: CooperationText(t.get("seeking"), t.get("offering")) for i, t in english.items()})
+        table = _decoded(_table(service))
+        assert table == _expected(matcher.suggest(sample_european(), sample_korean(), top_n=TOP_N, texts=texts))
+        korean_texts = [r for r in table if r["second_id"] in english
+                        and any(reason["signal"] == "texts" for reason in r["reasons_en"])]
+        assert korean_texts
+
+    def test_without_a_translator_the_natives_are_read_only_for_the_matcher(
+            self, service: Suggestions, monkeypatch: pytest.MonkeyPatch) -> None:
+        reads: list[str | None] = []
+        read = Ledger.iter_natives
+
+        def counted(ledger: Ledger, side: str | None = None, **kwargs: Any) -> Any:
+            reads.append(side)
+            return read(ledger, side, **kwargs)
+        monkeypatch.setattr(Ledger, "iter_natives", counted)
+        service.refresh(None, whole=True)
+        assert sorted(reads) == sorted([service.first.name, service.second.name])  # one pass a side
+        assert _table(service)
 
 
 def _tops(service: Suggestions) -> dict[tuple[str, str], list[str]]:

@@ -28,6 +28,7 @@ TOP_N = 5  # suggestions kept per cluster
 PUBLISHED = 3  # suggestions a mirror shows when publishing is on
 # beyond this many changed natives, partner suggestions are recomputed whole
 CHANGED_LIMIT = 5000
+TRANSLATE_BATCH = 1000  # cooperation texts asked of the translator's cache at a time
 
 
 @dataclass(frozen=True)
@@ -102,24 +103,36 @@ class Suggestions:
 
     def _english_texts(self, translator: Translator | None) -> EnglishTexts:
         """English cooperation texts: the clusters' own, or translations the run's translator already holds
-        (its cache; a suggestion never pays for a translation)."""
+        (its cache; a suggestion never pays for a translation). Without a translator (the offline one is none)
+        the natives are not read for them at all; with one, a side's texts are asked for TRANSLATE_BATCH at a
+        time, so only the translations found are held, never every text of a listing."""
         found: dict[str, dict[str, dict[str, str]]] = {self.first.name: {}, self.second.name: {}}
-        if translator is not None:
-            wanted: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-            for side in (self.first.name, self.second.name):
-                for c in self._clusters(side):
-                    for kind, text in (("seeking", c.cooperation.seeking), ("offering", c.cooperation.offering)):
-                        if text is not None and text.lang.split("-")[0] != "en":
-                            wanted.setdefault((text.lang.split("-")[0], c.source), []).append((c.source_id, kind,
-                                                                                                text.text))
-            for (lang, side), items in wanted.items():
-                results = translator.translate([t for _, _, t in items], lang, "en")
-                for (native_id, kind, _), result in zip(items, results, strict=True):
-                    if result:
-                        found.setdefault(side, {}).setdefault(native_id, {})[kind] = result
+        if translator is None:
+            return EnglishTexts()
+
+        def ask(side: str, lang: str, items: list[tuple[str, str, str]]) -> None:
+            results = translator.translate([t for _, _, t in items], lang, "en")
+            for (native_id, kind, _), result in zip(items, results, strict=True):
+                if result:
+                    found[side].setdefault(native_id, {})[kind] = result
+            items.clear()
+
+        for side in (self.first.name, self.second.name):
+            wanted: dict[str, list[tuple[str, str, str]]] = {}  # by language
+            for c in self._clusters(side):
+                for kind, text in (("seeking", c.cooperation.seeking), ("offering", c.cooperation.offering)):
+                    lang = text.lang.split("-")[0] if text is not None else "en"
+                    if text is not None and lang != "en":
+                        items = wanted.setdefault(lang, [])
+                        items.append((c.source_id, kind, text.text))
+                        if len(items) >= TRANSLATE_BATCH:
+                            ask(side, lang, items)
+            for lang, items in wanted.items():
+                if items:
+                    ask(side, lang, items)
 
         def as_texts(side: str) -> dict[str, CooperationText]:
-            return {i: CooperationText(t.get("seeking"), t.get("offering")) for i, t in found.get(side, {}).items()}
+            return {i: CooperationText(t.get("seeking"), t.get("offering")) for i, t in found[side].items()}
         return EnglishTexts(eu=as_texts(self.first.name), kr=as_texts(self.second.name))
 
     def _stored(self) -> Iterator[Suggestion]:

@@ -592,7 +592,9 @@ class SyncEngine:
         if self.suggestions is None or run.dry_run:
             return
         try:
-            moved = self.suggestions.refresh(self.translation.for_run(dry_run=True), moves=run.published is not None)
+            # the offline translator holds no translation: the suggestions are not told of one
+            translator = None if self.translation.offline else self.translation.for_run(dry_run=True)
+            moved = self.suggestions.refresh(translator, moves=run.published is not None)
         except Exception as exc:  # suggestions are an extra: never a reason for the sync itself to fail
             log.exception("partners.refresh_failed", error=f"{type(exc).__name__}: {exc}")
             return
