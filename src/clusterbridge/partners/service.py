@@ -106,9 +106,9 @@ class Suggestions:
         (its cache; a suggestion never pays for a translation). Without a translator (the offline one is none)
         the natives are not read for them at all; with one, a side's texts are asked for TRANSLATE_BATCH at a
         time, so only the translations found are held, never every text of a listing."""
-        found: dict[str, dict[str, dict[str, str]]] = {self.first.name: {}, self.second.name: {}}
         if translator is None:
             return EnglishTexts()
+        found: dict[str, dict[str, dict[str, str]]] = {self.first.name: {}, self.second.name: {}}
 
         def ask(side: str, lang: str, items: list[tuple[str, str, str]]) -> None:
             results = translator.translate([t for _, _, t in items], lang, "en")
