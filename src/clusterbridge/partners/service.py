@@ -121,14 +121,13 @@ class Suggestions:
             wanted: dict[str, list[tuple[str, str, str]]] = {}  # by language
             for c in self._clusters(side):
                 for kind, text in (("seeking", c.cooperation.seeking), ("offering", c.cooperation.offering)):
-                    lang = text.lang.split("-")[0] if text is not None else "en"
-                    if text is not None and lang != "en":
+                    if text is not None and (lang := text.lang.split("-")[0]) != "en":
                         items = wanted.setdefault(lang, [])
                         items.append((c.source_id, kind, text.text))
                         if len(items) >= TRANSLATE_BATCH:
                             ask(side, lang, items)
             for lang, items in wanted.items():
-                if items:
+                if items:  # what is left of the last batch
                     ask(side, lang, items)
 
         def as_texts(side: str) -> dict[str, CooperationText]:

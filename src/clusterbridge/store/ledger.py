@@ -75,6 +75,11 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def _insert(conn: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the connection's dialect, which can say what a conflict on the table's key does."""
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
 def _place(conn: sa.Connection, mine: sa.ColumnElement[Any], other: sa.ColumnElement[Any],
            score: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A pair's rank among the pairs of its cluster (`mine`): best score first, then the partner's id compared
@@ -107,7 +112,7 @@ def _insert_ranked(conn: sa.Connection, first_side: str, second_side: str,
     t.drop(conn, checkfirst=True)  # what an earlier transaction on this connection left, if it ever could
     t.create(conn)
     names = [column.name for column in t.columns]
-    spill = (postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing()
+    spill = _insert(conn, t).on_conflict_do_nothing()
     pending = iter(rows)
     while batch := list(islice(pending, STREAM_ROWS)):
         conn.execute(spill, [{name: r[name] for name in names} for r in batch])
@@ -244,7 +249,7 @@ class Ledger:
         """INSERT … ON CONFLICT (keys) DO UPDATE SET update-columns, for a batch of rows in one statement."""
         if not rows:
             return
-        insert = postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
+        insert = _insert(conn, table)
         statement = insert.on_conflict_do_update(
             index_elements=list(keys), set_={c: getattr(insert.excluded, c) for c in update}
         )
