@@ -571,17 +571,21 @@ class Found:
         return len(self._scored)
 
     def __iter__(self) -> Iterator[Suggestion]:
-        eu, kr, reasons_of = self._run.eu.facts, self._run.kr.facts, self._matcher._reasons
+        run, reasons_of = self._run, self._matcher._reasons
         for score, e, k, eu_seeks, kr_seeks in self._scores():
-            yield Suggestion(e, k, score, reasons_of(self._run, eu[e], kr[k], eu_seeks, kr_seeks))
+            yield Suggestion(e.id, k.id, score, reasons_of(run, e, k, eu_seeks, kr_seeks))
 
-    def _scores(self) -> Iterator[tuple[float, str, str, float | None, float | None]]:
+    def _scores(self) -> Iterator[tuple[float, Facts, Facts, float | None, float | None]]:
+        """(score, European facts, Korean facts, the two text ratios) of each suggestion; each id looked up once."""
+        eu, kr = self._run.eu.facts, self._run.kr.facts
         if isinstance(self._scored, _ScoredPairs):
-            yield from self._scored
+            for score, e_id, k_id, eu_seeks, kr_seeks in self._scored:
+                yield score, eu[e_id], kr[k_id], eu_seeks, kr_seeks
             return
         run, scored_pair = self._run, self._matcher._scored
-        for e, k in self._scored:
-            scored = scored_pair(run, run.eu.facts[e], run.kr.facts[k])
+        for e_id, k_id in self._scored:
+            e, k = eu[e_id], kr[k_id]
+            scored = scored_pair(run, e, k)
             if scored is not None:
                 negative, _, _, eu_seeks, kr_seeks = scored
                 # the score as ranked pairs give it: whole points over _POINTS
@@ -593,7 +597,7 @@ def _per_class(
 ) -> Iterator[tuple[str, list[str]]]:
     """Each member's top partners: members of one class score alike against anyone, so one top N serves
     them all, except members with pairs of their own excluded."""
-    for members in group.classes:
+    for members in group.each_class():
         shared: list[str] | None = None
         for f in members:
             excluded = excluded_by.get(f.id)
@@ -642,7 +646,7 @@ def _top(
             break
         if bound:
             pending_ceiling = ceiling
-            pending.extend((base, members) for members in group.classes)
+            pending.extend((base, members) for members in group.each_class())
         else:
             _keep(found, round(base, DECIMALS), group.members, excluded, bar, top_n)
     if pending:
