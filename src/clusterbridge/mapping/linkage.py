@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -41,7 +42,7 @@ SHARED_HOSTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A home native linked to its own profile on the other platform."""
 
@@ -51,7 +52,7 @@ class Match:
     method: Method
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pair:
     """A possible match, before each side is settled to one partner. `rank` orders forced pairs first."""
 
@@ -152,7 +153,14 @@ def settle_pairs(pairs: Iterable[Pair]) -> list[Match]:
     taken_home: set[str] = set()
     taken_profile: set[str] = set()
     matches: list[Match] = []
-    for p in sorted(pairs, key=lambda p: (order[p.method], -p.score, -p.similarity, p.home_id, p.profile_id)):
+    # sorted key by key, the last first (each sort keeps the order of the ones before among equals): a listing's
+    # pairs are sorted at once, and one key tuple a pair, with two negated numbers, took more than the pairs
+    ranked = sorted(pairs, key=attrgetter("profile_id"))
+    ranked.sort(key=attrgetter("home_id"))
+    ranked.sort(key=attrgetter("similarity"), reverse=True)
+    ranked.sort(key=attrgetter("score"), reverse=True)
+    ranked.sort(key=lambda p: order[p.method])
+    for p in ranked:
         if p.home_id in taken_home or p.profile_id in taken_profile:
             continue
         matches.append(Match(p.home_id, p.profile_id, p.score, p.method))
