@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -25,6 +21,7 @@ from clusterbridge import __version__, logs
 from clusterbridge.config import Settings, check_ledger_location, load_settings, warn_unknown_variables
 from clusterbridge.errors import ClusterbridgeError, ConfigurationError, SyncLocked
 from clusterbridge.sides import Bridge, load_bridge
+from clusterbridge.stopping import StopRequest
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger
 from clusterbridge.sync.result import RunResult
@@ -114,25 +111,6 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Context(settings)
 
 
-@contextmanager
-def graceful_stop() -> Iterator[threading.Event]:
-    """SIGTERM and SIGINT ask a run to stop after the batch in flight (a second SIGINT stops at once)."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        log.warning("sync.stopping", signal=signal.Signals(signum).name, note="finishing the batch in flight")
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield stop
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def run_sync(settings: Settings, direction: str, *, dry_run: bool = False, full: bool = False,
              trigger: str = "cli", allow_mass_update: bool = False, preview_limit: int = 0,
              quiet: bool = False) -> RunResult:
@@ -144,7 +122,9 @@ def run_sync(settings: Settings, direction: str, *, dry_run: bool = False, full:
     database = db.make_engine(settings.database_url)
     try:
         db.require_migrated(database)
-        with graceful_stop() as stop:
+        # SIGTERM and SIGINT ask the run to stop after the batch in flight (a second SIGINT stops at once)
+        with StopRequest().on_signals("sync.stopping", "finishing the batch in flight",
+                                      second_interrupt_raises=True) as stop:
             lock = None if dry_run else db.SyncLock(database).acquire()
             try:
                 with choose_progress(log_format=settings.log_format, quiet=quiet) as progress, \

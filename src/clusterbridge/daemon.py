@@ -8,10 +8,8 @@ Only a configuration error stops the daemon (exit 2): no retry mends it.
 
 from __future__ import annotations
 
-import signal
-import threading
+import logging
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 
 import sqlalchemy as sa
 import structlog
@@ -24,6 +22,7 @@ from clusterbridge.ops.http_metrics import HttpMetrics
 from clusterbridge.ops.metrics import ledger_registry
 from clusterbridge.ops.progress import LogProgress
 from clusterbridge.ops.server import OpsServer
+from clusterbridge.stopping import StopRequest
 from clusterbridge.store import db
 from clusterbridge.store.ledger import Ledger
 
@@ -37,7 +36,7 @@ def run_daemon(settings: Settings) -> None:
     picks up whatever it left, because every write is recorded in the ledger before it is sent."""
     from clusterbridge.runtime import open_engine
 
-    stop = threading.Event()
+    stop = StopRequest()
     fatal: list[ConfigurationError] = []
     database = db.make_engine(settings.database_url)
     ledger = Ledger(database)
@@ -82,23 +81,17 @@ def run_daemon(settings: Settings) -> None:
             server = OpsServer(settings.http_host, settings.http_port, registry=registry,
                                alive=lambda: bool(scheduler.running), ready=ready)
 
-            def on_signal(signum: int, _frame: FrameType | None) -> None:
-                log.info("daemon.stopping", signal=signal.Signals(signum).name,
-                         note="finishing the batch in flight first")
-                stop.set()
-
-            signal.signal(signal.SIGTERM, on_signal)
-            signal.signal(signal.SIGINT, on_signal)
-            server.start()
-            try:
-                log.info("daemon.started", interval_minutes=settings.sync_interval_minutes,
-                         full_reconcile_hours=settings.full_reconcile_hours, endpoints=server.url)
-                scheduler.start()
-                while not stop.wait(0.5):
-                    pass
-                scheduler.shutdown(wait=True)
-            finally:
-                server.stop()
+            with stop.on_signals("daemon.stopping", "finishing the batch in flight first", level=logging.INFO):
+                server.start()
+                try:
+                    log.info("daemon.started", interval_minutes=settings.sync_interval_minutes,
+                             full_reconcile_hours=settings.full_reconcile_hours, endpoints=server.url)
+                    scheduler.start()
+                    while not stop.wait(0.5):
+                        pass
+                    scheduler.shutdown(wait=True)
+                finally:
+                    server.stop()
             log.info("daemon.stopped")
     finally:
         database.dispose()
