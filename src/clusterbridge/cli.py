@@ -3,8 +3,10 @@ configuration."""
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import json
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +99,8 @@ def main(ctx: click.Context) -> None:
 
     Settings come from CLUSTERBRIDGE_* environment variables (or a .env file); see the README.
     """
+    # `kill -USR1 <pid>` prints where every thread of a run that seems stuck is, without stopping it
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if ctx.invoked_subcommand == "check":
         return  # `check` reads the settings itself, to report a bad one among its results
     try:

@@ -160,6 +160,32 @@ class TestStop:
         assert_exactly_one_mirror_each(bridge)
 
 
+    def test_sigusr1_prints_every_threads_stack_and_the_run_goes_on(self, bridge: Bridge) -> None:
+        """An operator asks a run that seems stuck where it is, without stopping it."""
+        bridge.eccp.set_faults(FaultSpec.parse("latency=0.3"))
+        bridge.kicox.set_faults(FaultSpec.parse("latency=0.3"))
+        with tempfile.TemporaryFile("w+") as err:
+            run = subprocess.Popen([sys.executable, "-m", "clusterbridge", "sync"], env=bridge.env,
+                                   stdout=subprocess.DEVNULL, stderr=err, text=True)
+            try:
+                wait_until(lambda: any(r.status == "running" for r in runs(bridge)))
+                run.send_signal(signal.SIGUSR1)
+                time.sleep(1)
+                assert run.poll() is None  # the dump does not end the run
+                bridge.eccp.set_faults(FaultSpec.parse(""))
+                bridge.kicox.set_faults(FaultSpec.parse(""))
+                code = run.wait(timeout=120)
+            finally:
+                if run.poll() is None:
+                    run.kill()
+            err.seek(0)
+            text = err.read()
+        assert code == 0, text[-2000:]
+        assert "Current thread 0x" in text  # the main thread named among them (the others are listed too)
+        assert "clusterbridge/" in text  # frames of the service's own code
+        assert_exactly_one_mirror_each(bridge)
+
+
 class TestReplicas:
     def test_two_daemons_never_overlap_and_one_takes_over_when_the_other_is_killed(self, bridge: Bridge) -> None:
         if "postgresql" not in bridge.settings.database_url:

@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -305,7 +306,16 @@ class Spawned:
         return self.process.poll() is None
 
     def wait(self, timeout: float) -> int:
-        return self.process.wait(timeout=timeout)
+        """Its exit code; a run still going after `timeout` fails the test with where its threads are."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGUSR1)  # the command line dumps every thread's stack on SIGUSR1
+            time.sleep(2)
+            raise AssertionError(
+                f"`{' '.join(self.args)}` still running after {timeout:.0f} s; the end of its stderr, with the"
+                f" stacks of its threads:\n{self.stderr()[-12000:]}"
+            ) from None
 
     def stderr(self) -> str:
         return self.err.read_text(encoding="utf-8", errors="replace")
