@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,6 +91,16 @@ def _json_logs() -> bool:
     return obj is not None and obj.settings.log_format == "json"
 
 
+def _stacks_on_sigusr1() -> None:
+    """`kill -USR1 <pid>` prints where every thread of a run that seems stuck is, without stopping it, to the
+    process's own stderr (a progress bar may have redirected `sys.stderr` by then)."""
+    stream = sys.__stderr__
+    if stream is None:
+        return
+    with suppress(OSError, ValueError):  # no file descriptor behind it (a host embedding the command line)
+        faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="clusterbridge")
 @click.pass_context
@@ -99,8 +110,7 @@ def main(ctx: click.Context) -> None:
 
     Settings come from CLUSTERBRIDGE_* environment variables (or a .env file); see the README.
     """
-    # `kill -USR1 <pid>` prints where every thread of a run that seems stuck is, without stopping it
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    _stacks_on_sigusr1()
     if ctx.invoked_subcommand == "check":
         return  # `check` reads the settings itself, to report a bad one among its results
     try:
